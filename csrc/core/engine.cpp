@@ -1,0 +1,701 @@
+#include "engine.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+#include <utility>
+
+#include "common.h"
+#include "llama.h"
+#include "sampling.h"
+#include "slot_table.hpp"
+#include "text_stream.hpp"
+
+namespace paddler {
+
+// ---------------------------------------------------------------------------
+// llama.cpp logging: warnings and errors go to stderr, the rest is dropped
+// (llama.cpp is chatty at INFO). While a model loads, error lines are also
+// collected so the exception can say *why* the load failed.
+
+namespace {
+
+thread_local std::string* load_errors = nullptr;
+
+void log_callback(ggml_log_level level, const char* text, void* /*user_data*/) {
+    if (level == GGML_LOG_LEVEL_ERROR && load_errors != nullptr) {
+        load_errors->append(text);
+    }
+    if (level == GGML_LOG_LEVEL_ERROR || level == GGML_LOG_LEVEL_WARN) {
+        std::fputs(text, stderr);
+    }
+}
+
+void init_backend_once() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        llama_log_set(log_callback, nullptr);
+        llama_backend_init();
+    });
+}
+
+void batch_clear(llama_batch& batch) { batch.n_tokens = 0; }
+
+void batch_add(llama_batch& batch, llama_token token, llama_pos pos, llama_seq_id seq, bool logits) {
+    const std::int32_t i = batch.n_tokens++;
+    batch.token[i] = token;
+    batch.pos[i] = pos;
+    batch.n_seq_id[i] = 1;
+    batch.seq_id[i][0] = seq;
+    batch.logits[i] = logits ? 1 : 0;
+}
+
+std::string trimmed(std::string text) {
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) {
+        text.pop_back();
+    }
+    return text;
+}
+
+ggml_type to_ggml(KvCacheType type) {
+    switch (type) {
+        case KvCacheType::F32: return GGML_TYPE_F32;
+        case KvCacheType::F16: return GGML_TYPE_F16;
+        case KvCacheType::BF16: return GGML_TYPE_BF16;
+        case KvCacheType::Q8_0: return GGML_TYPE_Q8_0;
+        case KvCacheType::Q4_0: return GGML_TYPE_Q4_0;
+        case KvCacheType::Q4_1: return GGML_TYPE_Q4_1;
+        case KvCacheType::Q5_0: return GGML_TYPE_Q5_0;
+        case KvCacheType::Q5_1: return GGML_TYPE_Q5_1;
+    }
+    return GGML_TYPE_F16;
+}
+
+void validate(const EngineParams& params) {
+    if (params.slots == 0) {
+        throw std::invalid_argument("slots must be at least 1");
+    }
+    if (params.context_size < 8) {
+        throw std::invalid_argument("context_size must be at least 8 tokens");
+    }
+    if (params.n_batch == 0 || params.n_ubatch == 0) {
+        throw std::invalid_argument("n_batch and n_ubatch must be at least 1");
+    }
+    if (params.threads < 0 || params.threads_batch < 0) {
+        throw std::invalid_argument("threads must be 0 (automatic) or positive");
+    }
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+
+struct Engine::Command {
+    enum class Kind { Submit, Cancel } kind;
+    Request request;  // Submit; request.id alone for Cancel
+};
+
+Engine::Engine(const std::string& model_path, const EngineParams& params) : params_(params) {
+    validate(params_);
+    init_backend_once();
+
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(model_path, ec)) {
+        throw ModelLoadError("model file not found: " + model_path);
+    }
+
+    std::string errors;
+    load_errors = &errors;
+    struct ClearLoadErrors {
+        ~ClearLoadErrors() { load_errors = nullptr; }
+    } clear_load_errors;
+
+    llama_model_params model_params = llama_model_default_params();
+    model_params.n_gpu_layers = params_.n_gpu_layers;
+    model_params.load_mode = params_.use_mmap ? LLAMA_LOAD_MODE_MMAP : LLAMA_LOAD_MODE_NONE;
+    model_ = llama_model_load_from_file(model_path.c_str(), model_params);
+    if (model_ == nullptr) {
+        throw ModelLoadError("cannot load model " + model_path + ": " +
+                             (errors.empty() ? std::string("llama.cpp gave no reason") : trimmed(errors)));
+    }
+
+    const std::uint32_t threads = params_.threads > 0 ? params_.threads : static_cast<std::uint32_t>(common_cpu_get_num_math());
+    llama_context_params ctx_params = llama_context_default_params();
+    ctx_params.n_ctx = params_.context_size * params_.slots;
+    ctx_params.n_batch = std::min(params_.n_batch, ctx_params.n_ctx);
+    ctx_params.n_ubatch = std::min(params_.n_ubatch, ctx_params.n_batch);
+    ctx_params.n_seq_max = params_.slots;
+    ctx_params.n_threads = static_cast<std::int32_t>(threads);
+    ctx_params.n_threads_batch = params_.threads_batch > 0 ? params_.threads_batch : static_cast<std::int32_t>(threads);
+    ctx_params.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_AUTO;
+    ctx_params.type_k = to_ggml(params_.k_cache_type);
+    ctx_params.type_v = to_ggml(params_.v_cache_type);
+    // One KV stream per slot: each conversation gets context_size cells of
+    // its own, and attention never scans other slots' cells.
+    ctx_params.kv_unified = false;
+    ctx_params.no_perf = true;
+    context_ = llama_init_from_model(model_, ctx_params);
+    if (context_ == nullptr) {
+        llama_model_free(model_);
+        model_ = nullptr;
+        throw ModelLoadError("cannot create a context for " + model_path + ": " +
+                             (errors.empty() ? std::string("llama.cpp gave no reason") : trimmed(errors)));
+    }
+    params_.n_batch = llama_n_batch(context_);
+    slot_context_size_ = std::min(params_.context_size, llama_n_ctx_seq(context_));
+
+    const std::int32_t meta_count = llama_model_meta_count(model_);
+    std::vector<char> key(512);
+    std::vector<char> value(4096);
+    for (std::int32_t i = 0; i < meta_count; ++i) {
+        const std::int32_t key_len = llama_model_meta_key_by_index(model_, i, key.data(), key.size());
+        if (key_len < 0) continue;
+        if (static_cast<std::size_t>(key_len) >= key.size()) {
+            key.resize(key_len + 1);
+            llama_model_meta_key_by_index(model_, i, key.data(), key.size());
+        }
+        std::int32_t value_len = llama_model_meta_val_str_by_index(model_, i, value.data(), value.size());
+        if (value_len < 0) continue;
+        if (static_cast<std::size_t>(value_len) >= value.size()) {
+            value.resize(value_len + 1);
+            value_len = llama_model_meta_val_str_by_index(model_, i, value.data(), value.size());
+        }
+        metadata_.emplace(std::string(key.data()), sanitize_utf8(std::string_view(value.data(), value_len)));
+    }
+    if (const char* tmpl = llama_model_chat_template(model_, nullptr)) {
+        chat_template_ = tmpl;
+    }
+
+    status_.slots_total = params_.slots;
+    for (std::uint32_t i = 0; i < params_.slots; ++i) {
+        status_.slots.push_back(SlotStatus{i, SlotState::Idle, std::nullopt, 0});
+    }
+    thread_ = std::thread([this] { run(); });
+}
+
+Engine::~Engine() {
+    shutdown();
+    if (context_ != nullptr) llama_free(context_);
+    if (model_ != nullptr) llama_model_free(model_);
+}
+
+std::int32_t Engine::vocab_size() const { return llama_vocab_n_tokens(llama_model_get_vocab(model_)); }
+std::int32_t Engine::embedding_size() const { return llama_model_n_embd(model_); }
+
+std::vector<std::int32_t> Engine::tokenize(const std::string& text, bool add_special, bool parse_special) const {
+    return common_tokenize(llama_model_get_vocab(model_), text, add_special, parse_special);
+}
+
+std::string Engine::detokenize(const std::vector<std::int32_t>& tokens) const {
+    std::string out;
+    const llama_vocab* vocab = llama_model_get_vocab(model_);
+    for (const auto token : tokens) {
+        out += common_token_to_piece(vocab, token, false);
+    }
+    return sanitize_utf8(out);
+}
+
+void Engine::push_command_wake() {
+    command_wake_.fetch_add(1, std::memory_order_release);
+    command_wake_.notify_one();
+}
+
+void Engine::submit(Request request) {
+    const auto fail = [&](ErrorKind kind, std::string message) {
+        Event event;
+        event.request_id = request.id;
+        event.kind = EventKind::Error;
+        event.error_kind = kind;
+        event.message = std::move(message);
+        event.usage.prompt_tokens = static_cast<std::int32_t>(request.prompt_tokens.size());
+        events_.push(std::move(event));
+        events_signal_.notify();
+    };
+    if (stopping_.load(std::memory_order_acquire)) {
+        fail(ErrorKind::ShuttingDown, "the engine is shutting down");
+        return;
+    }
+    if (request.prompt_tokens.empty()) {
+        request.prompt_tokens = tokenize(request.prompt_text, request.add_special, true);
+    } else {
+        const std::int32_t n_vocab = vocab_size();
+        for (const auto token : request.prompt_tokens) {
+            if (token < 0 || token >= n_vocab) {
+                fail(ErrorKind::InvalidRequest, "token id " + std::to_string(token) +
+                                                    " is outside the vocabulary (0.." + std::to_string(n_vocab - 1) + ")");
+                return;
+            }
+        }
+    }
+    if (request.prompt_tokens.empty()) {
+        fail(ErrorKind::InvalidRequest, "the prompt is empty");
+        return;
+    }
+    if (request.prompt_tokens.size() >= slot_context_size_) {
+        fail(ErrorKind::PromptTooLong, "the prompt has " + std::to_string(request.prompt_tokens.size()) +
+                                           " tokens; a slot's context holds " + std::to_string(slot_context_size_) +
+                                           " tokens including at least one to generate");
+        return;
+    }
+    if (request.sampling.max_tokens < 0) {
+        fail(ErrorKind::InvalidRequest, "max_tokens must not be negative");
+        return;
+    }
+    auto command = std::make_unique<Command>();
+    command->kind = Command::Kind::Submit;
+    command->request = std::move(request);
+    commands_.push(std::move(command));
+    push_command_wake();
+}
+
+void Engine::cancel(RequestId id) {
+    auto command = std::make_unique<Command>();
+    command->kind = Command::Kind::Cancel;
+    command->request.id = id;
+    commands_.push(std::move(command));
+    push_command_wake();
+}
+
+std::vector<Event> Engine::drain_events(std::size_t max_events) {
+    events_signal_.clear();
+    std::vector<Event> out;
+    out.reserve(std::min<std::size_t>(max_events, 256));
+    while (out.size() < max_events) {
+        auto event = events_.pop();
+        if (!event) break;
+        out.push_back(std::move(*event));
+    }
+    return out;
+}
+
+EngineStatus Engine::status() const {
+    std::lock_guard lock(status_mutex_);
+    return status_;
+}
+
+void Engine::shutdown() {
+    std::lock_guard lock(shutdown_mutex_);
+    stopping_.store(true, std::memory_order_release);
+    push_command_wake();
+    if (thread_.joinable()) {
+        thread_.join();
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The engine thread.
+
+namespace {
+
+struct ActiveRequest {
+    Request request;
+    std::uint32_t slot = 0;
+    SlotState state = SlotState::Prefilling;
+    std::size_t prefilled = 0;  // prompt tokens in the slot's cache so far
+    std::int32_t cached_prompt_tokens = 0;
+    common_sampler_ptr sampler;
+    std::optional<TextStream> text;
+    std::int32_t generated = 0;
+    llama_token next_token = -1;  // sampled, not yet decoded
+    std::int32_t logits_index = -1;  // row of this step's batch to sample from
+    std::size_t batch_tokens = 0;    // tokens this request put in this step's batch
+};
+
+}  // namespace
+
+class EngineLoop {
+  public:
+    explicit EngineLoop(Engine& engine)
+        : engine_(engine),
+          model_(engine.model_),
+          ctx_(engine.context_),
+          vocab_(llama_model_get_vocab(engine.model_)),
+          memory_(llama_get_memory(engine.context_)),
+          slots_(engine.params_.slots),
+          active_(engine.params_.slots),
+          batch_(llama_batch_init(static_cast<std::int32_t>(engine.params_.n_batch), 0, 1)) {
+        const std::int32_t n_vocab = llama_vocab_n_tokens(vocab_);
+        for (llama_token token = 0; token < n_vocab; ++token) {
+            if (llama_vocab_is_eog(vocab_, token)) {
+                eog_bias_.push_back({token, -INFINITY});
+            }
+        }
+    }
+
+    ~EngineLoop() { llama_batch_free(batch_); }
+
+    void run() {
+        while (true) {
+            const std::uint64_t seen = engine_.command_wake_.load(std::memory_order_acquire);
+            take_commands();
+            if (engine_.stopping_.load(std::memory_order_acquire)) {
+                end_everything();
+                publish();
+                return;
+            }
+            admit();
+            if (active_count() == 0) {
+                publish();
+                engine_.command_wake_.wait(seen, std::memory_order_acquire);
+                continue;
+            }
+            build_batch();
+            steps_ += 1;
+            if (decode_batch()) {
+                sample_and_emit();
+            }
+            publish();
+        }
+    }
+
+  private:
+    // --- 1. commands ---------------------------------------------------------
+    void take_commands() {
+        while (auto command = engine_.commands_.pop()) {
+            auto& cmd = **command;
+            if (cmd.kind == Engine::Command::Kind::Submit) {
+                waiting_.push_back(std::move(cmd.request));
+                continue;
+            }
+            cancel(cmd.request.id);
+        }
+    }
+
+    void cancel(RequestId id) {
+        for (auto it = waiting_.begin(); it != waiting_.end(); ++it) {
+            if (it->id == id) {
+                Usage usage;
+                usage.prompt_tokens = static_cast<std::int32_t>(it->prompt_tokens.size());
+                emit_done(id, FinishReason::Cancelled, usage, "");
+                waiting_.erase(it);
+                return;
+            }
+        }
+        for (auto& active : active_) {
+            if (active && active->request.id == id) {
+                finish(*active, FinishReason::Cancelled, active->text->finish());
+                return;
+            }
+        }
+        // Unknown id: it finished already; its final event is on its way.
+    }
+
+    // --- 2. admit ------------------------------------------------------------
+    void admit() {
+        while (!waiting_.empty()) {
+            const auto choice = slots_.choose_free_slot(waiting_.front().prompt_tokens);
+            if (!choice) return;
+            Request request = std::move(waiting_.front());
+            waiting_.pop_front();
+            start(std::move(request), *choice);
+        }
+    }
+
+    void start(Request request, SlotChoice choice) {
+        const auto seq = static_cast<llama_seq_id>(choice.slot);
+        std::uint32_t reused = choice.reused_tokens;
+        // Drop what the new prompt does not share. Some memories (recurrent
+        // state) cannot cut a sequence in the middle; then start clean.
+        if (!llama_memory_seq_rm(memory_, seq, static_cast<llama_pos>(reused), -1)) {
+            llama_memory_seq_rm(memory_, seq, -1, -1);
+            reused = 0;
+        }
+        slots_.cached(choice.slot).resize(reused);
+
+        common_params_sampling sampling;
+        const SamplingParams& sp = request.sampling;
+        sampling.seed = sp.seed;
+        sampling.temp = sp.temperature;
+        sampling.top_k = sp.top_k;
+        sampling.top_p = sp.top_p;
+        sampling.min_p = sp.min_p;
+        sampling.penalty_repeat = sp.repeat_penalty;
+        sampling.penalty_present = sp.presence_penalty;
+        sampling.penalty_freq = sp.frequency_penalty;
+        sampling.penalty_last_n = sp.penalty_last_n;
+        sampling.no_perf = true;
+        if (sp.ignore_eos) {
+            sampling.logit_bias = eog_bias_;
+        }
+        common_sampler_ptr sampler(common_sampler_init(model_, sampling));
+        if (!sampler) {
+            emit_error(request.id, ErrorKind::InvalidRequest, "the sampling parameters were refused by llama.cpp",
+                       Usage{static_cast<std::int32_t>(request.prompt_tokens.size()), 0, 0});
+            return;
+        }
+        // Penalties look at the prompt too, as llama-server does.
+        for (const auto token : request.prompt_tokens) {
+            common_sampler_accept(sampler.get(), token, false);
+        }
+
+        slots_.claim(choice.slot);
+        auto& active = active_[choice.slot].emplace();
+        active.slot = choice.slot;
+        active.state = SlotState::Prefilling;
+        active.prefilled = reused;
+        active.cached_prompt_tokens = static_cast<std::int32_t>(reused);
+        active.sampler = std::move(sampler);
+        active.text.emplace(request.sampling.stop);
+        active.request = std::move(request);
+        admission_order_.push_back(choice.slot);
+        if (active.request.sampling.max_tokens == 0) {
+            finish(active, FinishReason::MaxTokens, "");
+        }
+    }
+
+    // --- 3. batch --------------------------------------------------------------
+    void build_batch() {
+        batch_clear(batch_);
+        for (auto& active : active_) {
+            if (!active) continue;
+            active->logits_index = -1;
+            active->batch_tokens = 0;
+        }
+        // Generating slots first: one token each keeps every stream moving.
+        for (auto& active : active_) {
+            if (!active || active->state != SlotState::Generating) continue;
+            auto& cached = slots_.cached(active->slot);
+            if (cached.size() >= engine_.slot_context_size_) {
+                fail(*active, ErrorKind::ContextExhausted,
+                     "the slot's context of " + std::to_string(engine_.slot_context_size_) +
+                         " tokens is full after " + std::to_string(active->generated) + " generated tokens");
+                continue;
+            }
+            active->logits_index = batch_.n_tokens;
+            active->batch_tokens = 1;
+            batch_add(batch_, active->next_token, static_cast<llama_pos>(cached.size()),
+                      static_cast<llama_seq_id>(active->slot), true);
+        }
+        // Then prompt chunks, oldest admission first, while room is left.
+        const auto capacity = static_cast<std::int32_t>(engine_.params_.n_batch);
+        for (const auto slot : admission_order_) {
+            auto& active = active_[slot];
+            if (!active || active->state != SlotState::Prefilling) continue;
+            const std::int32_t room = capacity - batch_.n_tokens;
+            if (room <= 0) break;
+            const auto& prompt = active->request.prompt_tokens;
+            const std::size_t remaining = prompt.size() - active->prefilled;
+            const std::size_t take = std::min<std::size_t>(remaining, static_cast<std::size_t>(room));
+            for (std::size_t i = 0; i < take; ++i) {
+                const std::size_t position = active->prefilled + i;
+                const bool last = position + 1 == prompt.size();
+                if (last) active->logits_index = batch_.n_tokens;
+                batch_add(batch_, prompt[position], static_cast<llama_pos>(position),
+                          static_cast<llama_seq_id>(slot), last);
+            }
+            active->batch_tokens = take;
+        }
+    }
+
+    // --- 4. decode ---------------------------------------------------------------
+    // Returns false when nothing is left to sample this step.
+    bool decode_batch() {
+        while (batch_.n_tokens > 0) {
+            const std::int32_t result = llama_decode(ctx_, batch_);
+            if (result == 0) {
+                commit_batch();
+                return true;
+            }
+            if (result == 1) {
+                // No room in the KV cache. The memory is as it was before the
+                // call: give up the newest request and try the rest again.
+                ActiveRequest* victim = newest_in_batch();
+                if (victim == nullptr) return false;
+                fail(*victim, ErrorKind::KvCacheFull,
+                     "the KV cache has no room for this request (context " +
+                         std::to_string(engine_.slot_context_size_) + " tokens per slot)");
+                build_batch();
+                continue;
+            }
+            // Aborted or fatal: part of the batch may be in the cache, so
+            // every sequence in it is cleared and its request ends.
+            const std::string message = "llama_decode failed with code " + std::to_string(result);
+            for (auto& active : active_) {
+                if (active && active->batch_tokens > 0) {
+                    const auto slot = active->slot;
+                    fail(*active, ErrorKind::DecodeFailed, message);
+                    llama_memory_seq_rm(memory_, static_cast<llama_seq_id>(slot), -1, -1);
+                    slots_.cached(slot).clear();
+                }
+            }
+            return false;
+        }
+        return false;
+    }
+
+    void commit_batch() {
+        for (auto& active : active_) {
+            if (!active || active->batch_tokens == 0) continue;
+            auto& cached = slots_.cached(active->slot);
+            if (active->state == SlotState::Generating) {
+                cached.push_back(active->next_token);
+                continue;
+            }
+            const auto& prompt = active->request.prompt_tokens;
+            cached.insert(cached.end(), prompt.begin() + static_cast<std::ptrdiff_t>(active->prefilled),
+                          prompt.begin() + static_cast<std::ptrdiff_t>(active->prefilled + active->batch_tokens));
+            active->prefilled += active->batch_tokens;
+        }
+    }
+
+    ActiveRequest* newest_in_batch() {
+        for (auto it = admission_order_.rbegin(); it != admission_order_.rend(); ++it) {
+            auto& active = active_[*it];
+            if (active && active->batch_tokens > 0) return &*active;
+        }
+        return nullptr;
+    }
+
+    // --- 5. sample, 6. emit, 7. retire ---------------------------------------------
+    void sample_and_emit() {
+        for (auto& active : active_) {
+            if (!active || active->logits_index < 0) continue;
+            const llama_token token = common_sampler_sample(active->sampler.get(), ctx_, active->logits_index);
+            common_sampler_accept(active->sampler.get(), token, true);
+            active->state = SlotState::Generating;
+
+            if (llama_vocab_is_eog(vocab_, token)) {
+                finish(*active, FinishReason::EndOfGeneration, active->text->finish());
+                continue;
+            }
+            active->generated += 1;
+            active->next_token = token;
+            TextRelease release = active->text->push(common_token_to_piece(vocab_, token, false));
+            if (release.stop_matched) {
+                emit_token(*active, token, std::move(release.text));
+                finish(*active, FinishReason::StopString, "");
+                continue;
+            }
+            if (active->generated >= active->request.sampling.max_tokens) {
+                emit_token(*active, token, std::move(release.text) + active->text->finish());
+                finish(*active, FinishReason::MaxTokens, "");
+                continue;
+            }
+            emit_token(*active, token, std::move(release.text));
+        }
+    }
+
+    void emit_token(const ActiveRequest& active, llama_token token, std::string text) {
+        Event event;
+        event.request_id = active.request.id;
+        event.kind = EventKind::Token;
+        event.token = token;
+        event.text = std::move(text);
+        pending_events_.push_back(std::move(event));
+    }
+
+    Usage usage_of(const ActiveRequest& active) const {
+        return Usage{static_cast<std::int32_t>(active.request.prompt_tokens.size()), active.cached_prompt_tokens,
+                     active.generated};
+    }
+
+    void emit_done(RequestId id, FinishReason reason, Usage usage, std::string tail) {
+        Event event;
+        event.request_id = id;
+        event.kind = EventKind::Done;
+        event.finish_reason = reason;
+        event.usage = usage;
+        event.text = std::move(tail);
+        pending_events_.push_back(std::move(event));
+    }
+
+    void emit_error(RequestId id, ErrorKind kind, std::string message, Usage usage) {
+        Event event;
+        event.request_id = id;
+        event.kind = EventKind::Error;
+        event.error_kind = kind;
+        event.message = std::move(message);
+        event.usage = usage;
+        pending_events_.push_back(std::move(event));
+    }
+
+    // Ends a request; its slot is free from the next admission on and keeps
+    // its cache for prefix reuse.
+    void finish(ActiveRequest& active, FinishReason reason, std::string tail) {
+        emit_done(active.request.id, reason, usage_of(active), std::move(tail));
+        retire(active.slot);
+    }
+
+    void fail(ActiveRequest& active, ErrorKind kind, std::string message) {
+        emit_error(active.request.id, kind, std::move(message), usage_of(active));
+        retire(active.slot);
+    }
+
+    void retire(std::uint32_t slot) {
+        active_[slot].reset();
+        slots_.release(slot);
+        std::erase(admission_order_, slot);
+    }
+
+    void end_everything() {
+        for (auto& active : active_) {
+            if (active) fail(*active, ErrorKind::ShuttingDown, "the engine shut down before the request finished");
+        }
+        for (const auto& request : waiting_) {
+            emit_error(request.id, ErrorKind::ShuttingDown, "the engine shut down before the request started",
+                       Usage{static_cast<std::int32_t>(request.prompt_tokens.size()), 0, 0});
+        }
+        waiting_.clear();
+        // Late submissions race with the stop flag; answer them too.
+        while (auto command = engine_.commands_.pop()) {
+            if ((*command)->kind == Engine::Command::Kind::Submit) {
+                emit_error((*command)->request.id, ErrorKind::ShuttingDown, "the engine is shutting down", Usage{});
+            }
+        }
+    }
+
+    std::size_t active_count() const {
+        return static_cast<std::size_t>(std::count_if(active_.begin(), active_.end(), [](const auto& a) { return a.has_value(); }));
+    }
+
+    void publish() {
+        EngineStatus status;
+        status.slots_total = slots_.size();
+        status.requests_waiting = static_cast<std::uint32_t>(waiting_.size());
+        status.steps = steps_;
+        for (std::uint32_t i = 0; i < slots_.size(); ++i) {
+            SlotStatus slot{i, SlotState::Idle, std::nullopt, static_cast<std::uint32_t>(slots_.cached(i).size())};
+            if (active_[i]) {
+                slot.state = active_[i]->state;
+                slot.request_id = active_[i]->request.id;
+                status.slots_processing += 1;
+            }
+            status.slots.push_back(slot);
+        }
+        {
+            std::lock_guard lock(engine_.status_mutex_);
+            engine_.status_ = std::move(status);
+        }
+        if (pending_events_.empty()) return;
+        for (auto& event : pending_events_) {
+            engine_.events_.push(std::move(event));
+        }
+        pending_events_.clear();
+        engine_.events_signal_.notify();
+    }
+
+    Engine& engine_;
+    llama_model* model_;
+    llama_context* ctx_;
+    const llama_vocab* vocab_;
+    llama_memory_t memory_;
+    SlotTable slots_;
+    std::vector<std::optional<ActiveRequest>> active_;  // by slot
+    std::vector<std::uint32_t> admission_order_;        // busy slots, oldest first
+    std::deque<Request> waiting_;
+    std::vector<Event> pending_events_;
+    std::vector<llama_logit_bias> eog_bias_;
+    std::uint64_t steps_ = 0;
+    llama_batch batch_;
+};
+
+void Engine::run() {
+    EngineLoop loop(*this);
+    loop.run();
+}
+
+}  // namespace paddler

@@ -1,0 +1,119 @@
+// The inference engine: one llama.cpp model and context, N slots, and one
+// thread that runs the continuous-batching loop over them.
+//
+// Thread contract
+// ---------------
+// - The constructor loads the model and starts the engine thread; it throws
+//   ModelLoadError (bad file, context creation failed) or
+//   std::invalid_argument (bad parameters) and then owns no thread.
+// - submit(), cancel(), status(), tokenize(), metadata(), chat_template() and
+//   event_fd() may be called from any thread at any time. submit() and
+//   cancel() never block: they push onto a lock-free queue and wake the
+//   engine thread.
+// - drain_events() is called by one reader thread at a time (the asyncio
+//   loop). The event fd becomes readable when events are waiting; the reader
+//   calls drain_events() until it returns fewer than it asked for.
+// - shutdown() (also run by the destructor) ends every request still waiting
+//   or running with ErrorKind::ShuttingDown, joins the engine thread and
+//   returns; those final events can still be drained afterwards.
+//
+// One step of the engine thread, in this order
+// --------------------------------------------
+//   1. commands: new requests join the waiting queue, cancellations retire
+//      their request (Done/Cancelled) at once;
+//   2. admit:    waiting requests take free slots (longest cached prefix
+//      first), dropping the part of the slot's cache they do not share;
+//   3. batch:    the sampled token of every generating slot, then prompt
+//      chunks of prefilling slots, up to n_batch tokens in all;
+//   4. decode:   one llama_decode for the whole batch;
+//   5. sample:   each slot whose logits came out samples with its own chain;
+//   6. emit:     token text (UTF-8 complete, stop strings held back);
+//   7. retire:   finished requests free their slot (its cache is kept).
+// Events of one step are published together with one wake-up.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "mpsc_queue.hpp"
+#include "types.hpp"
+#include "wake_signal.hpp"
+
+struct llama_model;
+struct llama_context;
+
+namespace paddler {
+
+class ModelLoadError : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+class EngineLoop;  // engine thread state; defined in engine.cpp
+
+class Engine {
+  public:
+    Engine(const std::string& model_path, const EngineParams& params);
+    ~Engine();
+    Engine(const Engine&) = delete;
+    Engine& operator=(const Engine&) = delete;
+
+    // Tokenizes on the caller's thread (so a long prompt never stalls the
+    // batch) and queues the request. Problems with the request itself come
+    // back as an Error event, like every other outcome.
+    void submit(Request request);
+    void cancel(RequestId id);
+
+    std::vector<Event> drain_events(std::size_t max_events);
+    int event_fd() const { return events_signal_.fd(); }
+
+    EngineStatus status() const;
+    std::vector<std::int32_t> tokenize(const std::string& text, bool add_special, bool parse_special) const;
+    std::string detokenize(const std::vector<std::int32_t>& tokens) const;
+    const std::map<std::string, std::string>& metadata() const { return metadata_; }
+    // The model's own chat template (tokenizer.chat_template), or "".
+    const std::string& chat_template() const { return chat_template_; }
+
+    std::uint32_t slots() const { return params_.slots; }
+    std::uint32_t slot_context_size() const { return slot_context_size_; }
+    std::int32_t vocab_size() const;
+    std::int32_t embedding_size() const;
+
+    void shutdown();
+
+  private:
+    friend class EngineLoop;
+
+    void run();
+    void push_command_wake();
+
+    EngineParams params_;
+    llama_model* model_ = nullptr;
+    llama_context* context_ = nullptr;
+    std::uint32_t slot_context_size_ = 0;
+    std::map<std::string, std::string> metadata_;
+    std::string chat_template_;
+
+    struct Command;
+    MpscQueue<std::unique_ptr<Command>> commands_;
+    std::atomic<std::uint64_t> command_wake_{0};
+
+    MpscQueue<Event> events_;
+    WakeSignal events_signal_;
+
+    mutable std::mutex status_mutex_;
+    EngineStatus status_;
+
+    std::mutex shutdown_mutex_;
+    std::atomic<bool> stopping_{false};
+    std::thread thread_;
+};
+
+}  // namespace paddler

@@ -1,0 +1,116 @@
+// Plain data that crosses the engine's boundary: what a caller submits and
+// what the engine emits. No llama.cpp types leak through here, so the Python
+// bindings and the tests can use them without knowing llama.cpp.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace paddler {
+
+using RequestId = std::uint64_t;
+
+enum class KvCacheType : std::uint8_t { F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 };
+
+// Fixed for the life of an engine; changing any of these means a new engine.
+struct EngineParams {
+    // Tokens of context per slot (each slot is one conversation), as in
+    // Paddler. The llama context holds slots * context_size cells.
+    std::uint32_t context_size = 4096;
+    std::uint32_t slots = 4;
+    std::uint32_t n_batch = 2048;
+    std::uint32_t n_ubatch = 512;
+    std::int32_t n_gpu_layers = 0;
+    std::int32_t threads = 0;  // 0: as many as llama.cpp thinks sensible
+    std::int32_t threads_batch = 0;  // 0: same as threads
+    KvCacheType k_cache_type = KvCacheType::F16;
+    KvCacheType v_cache_type = KvCacheType::F16;
+    bool use_mmap = true;
+};
+
+// Per-request sampling; unset fields fall back to the engine's defaults
+// (held by the caller, filled before submission).
+struct SamplingParams {
+    float temperature = 0.8f;  // <= 0: greedy
+    std::int32_t top_k = 40;
+    float top_p = 0.95f;
+    float min_p = 0.05f;
+    float repeat_penalty = 1.0f;
+    float presence_penalty = 0.0f;
+    float frequency_penalty = 0.0f;
+    std::int32_t penalty_last_n = 64;
+    std::uint32_t seed = 0xFFFFFFFFu;  // LLAMA_DEFAULT_SEED: random
+    std::int32_t max_tokens = 512;
+    std::vector<std::string> stop;
+    bool ignore_eos = false;
+};
+
+struct Request {
+    RequestId id = 0;
+    // Exactly one of prompt_text / prompt_tokens is used: text when
+    // prompt_tokens is empty. Text is tokenized with special tokens parsed
+    // (a raw prompt is usually a rendered chat template).
+    std::string prompt_text;
+    std::vector<std::int32_t> prompt_tokens;
+    bool add_special = false;
+    SamplingParams sampling;
+};
+
+enum class EventKind : std::uint8_t { Token, Done, Error };
+
+enum class FinishReason : std::uint8_t {
+    None,         // not a Done event
+    EndOfGeneration,  // the model emitted an end-of-generation token
+    StopString,
+    MaxTokens,
+    Cancelled,
+};
+
+enum class ErrorKind : std::uint8_t {
+    None,
+    InvalidRequest,     // e.g. empty prompt, token id out of the vocabulary
+    PromptTooLong,      // the prompt does not fit a slot's context
+    ContextExhausted,   // generation filled the slot's context
+    KvCacheFull,        // llama.cpp found no room for this sequence
+    DecodeFailed,       // llama_decode failed for another reason
+    ShuttingDown,       // the engine stopped before the request finished
+};
+
+struct Usage {
+    std::int32_t prompt_tokens = 0;
+    std::int32_t cached_prompt_tokens = 0;
+    std::int32_t completion_tokens = 0;
+};
+
+struct Event {
+    RequestId request_id = 0;
+    EventKind kind = EventKind::Token;
+    std::int32_t token = -1;       // Token
+    std::string text;              // Token: the UTF-8 text it completes (may be empty)
+    FinishReason finish_reason = FinishReason::None;  // Done
+    Usage usage;                   // Done and Error
+    ErrorKind error_kind = ErrorKind::None;  // Error
+    std::string message;           // Error
+};
+
+enum class SlotState : std::uint8_t { Idle, Prefilling, Generating };
+
+struct SlotStatus {
+    std::uint32_t index = 0;
+    SlotState state = SlotState::Idle;
+    std::optional<RequestId> request_id;
+    std::uint32_t cached_tokens = 0;  // tokens of this slot's KV cache
+};
+
+struct EngineStatus {
+    std::uint32_t slots_total = 0;
+    std::uint32_t slots_processing = 0;
+    std::uint32_t requests_waiting = 0;  // submitted, not yet in a slot
+    std::uint64_t steps = 0;             // decode steps run since the engine started
+    std::vector<SlotStatus> slots;
+};
+
+}  // namespace paddler

@@ -1,0 +1,3 @@
+from paddler.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,29 @@
+"""The agent: the only package that imports the native engine (paddler._core)."""
+
+from paddler.agent.engine_config import EngineConfig, KvCacheType
+from paddler.agent.generation_event import (
+    ErrorKind,
+    FinishReason,
+    GenerationEvent,
+    GenerationFailed,
+    GenerationFinished,
+    TokenGenerated,
+    Usage,
+)
+from paddler.agent.inference_engine import InferenceEngine, ModelLoadError
+from paddler.agent.sampling_config import SamplingConfig
+
+__all__ = [
+    "EngineConfig",
+    "ErrorKind",
+    "FinishReason",
+    "GenerationEvent",
+    "GenerationFailed",
+    "GenerationFinished",
+    "InferenceEngine",
+    "KvCacheType",
+    "ModelLoadError",
+    "SamplingConfig",
+    "TokenGenerated",
+    "Usage",
+]

@@ -1,0 +1,33 @@
+"""What an engine is built with; changing any of it means building a new engine."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class KvCacheType(enum.StrEnum):
+    F32 = "f32"
+    F16 = "f16"
+    BF16 = "bf16"
+    Q8_0 = "q8_0"
+    Q4_0 = "q4_0"
+    Q4_1 = "q4_1"
+    Q5_0 = "q5_0"
+    Q5_1 = "q5_1"
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    # Tokens of context per slot: each slot holds one conversation, as in Paddler.
+    context_size: int = 4096
+    slots: int = 4
+    n_batch: int = 2048
+    n_ubatch: int = 512
+    n_gpu_layers: int = 0
+    # 0: llama.cpp's choice (the number of physical cores).
+    threads: int = 0
+    threads_batch: int = 0
+    k_cache_type: KvCacheType = KvCacheType.F16
+    v_cache_type: KvCacheType = KvCacheType.F16
+    use_mmap: bool = True

@@ -1,0 +1,56 @@
+"""Helpers that drive one generation to its end and summarize it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from paddler.agent import (
+    GenerationFailed,
+    GenerationFinished,
+    InferenceEngine,
+    SamplingConfig,
+    TokenGenerated,
+)
+
+GREEDY = SamplingConfig(temperature=0.0, max_tokens=32)
+
+
+def chat_prompt(user_message: str) -> str:
+    """A prompt in SmolLM2's own chat format."""
+    return (
+        "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
+        f"<|im_start|>user\n{user_message}<|im_end|>\n<|im_start|>assistant\n"
+    )
+
+
+@dataclass
+class Outcome:
+    token_ids: list[int]
+    text: str
+    end: GenerationFinished | GenerationFailed
+
+    @property
+    def finished(self) -> GenerationFinished:
+        assert isinstance(self.end, GenerationFinished), f"generation failed: {self.end}"
+        return self.end
+
+    @property
+    def failed(self) -> GenerationFailed:
+        assert isinstance(self.end, GenerationFailed), f"generation did not fail: {self.end}"
+        return self.end
+
+
+async def collect(
+    engine: InferenceEngine, prompt: str | Sequence[int], sampling: SamplingConfig = GREEDY
+) -> Outcome:
+    token_ids: list[int] = []
+    pieces: list[str] = []
+    async for event in engine.generate(prompt, sampling):
+        if isinstance(event, TokenGenerated):
+            if event.token_id >= 0:
+                token_ids.append(event.token_id)
+            pieces.append(event.text)
+        else:
+            return Outcome(token_ids, "".join(pieces), event)
+    raise AssertionError("the generation ended without GenerationFinished or GenerationFailed")
