@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from paddler.agent import (
@@ -54,3 +55,12 @@ async def collect(
         else:
             return Outcome(token_ids, "".join(pieces), event)
     raise AssertionError("the generation ended without GenerationFinished or GenerationFailed")
+
+
+async def wait_until(condition: Callable[[], bool], within: float = 10.0, interval: float = 0.002) -> None:
+    """Polls native state (it has no awaitable to wait on) until `condition` holds."""
+    for _ in range(max(1, int(within / interval))):
+        if condition():
+            return
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not met within {within} s")

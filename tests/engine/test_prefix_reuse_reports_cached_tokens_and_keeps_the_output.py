@@ -16,11 +16,12 @@ async def test_prefix_reuse_reports_cached_tokens_and_keeps_the_output(engine: I
     first = await collect(engine, prompt("What is 2 + 3?"), sampling)
     # The same system prompt again: the slot that served it still holds it.
     second = await collect(engine, prompt("What is 4 + 1?"), sampling)
-    # And the first question again: everything but its last token is cached.
-    repeat = await collect(engine, prompt("What is 2 + 3?"), sampling)
+    # The second question again: that slot now holds all of it, and all but
+    # its last token (whose logits are needed) is taken from the cache.
+    repeat = await collect(engine, prompt("What is 4 + 1?"), sampling)
 
     shared = len(engine.tokenize(SYSTEM))
     assert first.finished.usage.cached_prompt_tokens < shared
     assert second.finished.usage.cached_prompt_tokens >= shared
     assert repeat.finished.usage.cached_prompt_tokens == repeat.finished.usage.prompt_tokens - 1
-    assert repeat.token_ids == first.token_ids
+    assert repeat.token_ids == second.token_ids

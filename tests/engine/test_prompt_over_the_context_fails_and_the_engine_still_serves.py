@@ -1,6 +1,6 @@
 from paddler.agent import ErrorKind, InferenceEngine, SamplingConfig
-from tests.engine.generation import chat_prompt, collect
 from tests.engine.conftest import SHARED_ENGINE_CONFIG
+from tests.engine.generation import chat_prompt, collect
 
 
 async def test_prompt_over_the_context_fails_and_the_engine_still_serves(engine: InferenceEngine) -> None:

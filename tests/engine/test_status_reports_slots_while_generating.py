@@ -1,8 +1,7 @@
 import asyncio
 
-from paddler.agent import InferenceEngine, SamplingConfig
-from paddler._core import SlotState
-from tests.engine.generation import chat_prompt, collect
+from paddler.agent import InferenceEngine, SamplingConfig, SlotState
+from tests.engine.generation import chat_prompt, collect, wait_until
 
 
 async def test_status_reports_slots_while_generating(engine: InferenceEngine) -> None:
@@ -10,8 +9,7 @@ async def test_status_reports_slots_while_generating(engine: InferenceEngine) ->
     task = asyncio.create_task(
         collect(engine, chat_prompt("Describe a cat."), SamplingConfig(max_tokens=200, ignore_eos=True))
     )
-    while engine.status().slots_processing == 0:
-        await asyncio.sleep(0.002)
+    await wait_until(lambda: engine.status().slots_processing > 0)
     busy = engine.status()
     await task
 

@@ -1,5 +1,6 @@
 """The agent: the only package that imports the native engine (paddler._core)."""
 
+from paddler._core import EngineStatus, SlotState, SlotStatus
 from paddler.agent.engine_config import EngineConfig, KvCacheType
 from paddler.agent.generation_event import (
     ErrorKind,
@@ -15,6 +16,7 @@ from paddler.agent.sampling_config import SamplingConfig
 
 __all__ = [
     "EngineConfig",
+    "EngineStatus",
     "ErrorKind",
     "FinishReason",
     "GenerationEvent",
@@ -24,6 +26,8 @@ __all__ = [
     "KvCacheType",
     "ModelLoadError",
     "SamplingConfig",
+    "SlotState",
+    "SlotStatus",
     "TokenGenerated",
     "Usage",
 ]

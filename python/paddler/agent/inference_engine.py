@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from typing import Final
 
 from paddler import _core
@@ -148,7 +148,7 @@ class InferenceEngine:
         sampling: SamplingConfig,
         *,
         add_special: bool = False,
-    ) -> AsyncIterator[GenerationEvent]:
+    ) -> AsyncGenerator[GenerationEvent, None]:
         """Streams the tokens of one request, then one GenerationFinished or GenerationFailed.
 
         `prompt` is raw text (special tokens in it are parsed, as in a rendered

