@@ -418,6 +418,18 @@ class EngineLoop {
         sampling.penalty_freq = sp.frequency_penalty;
         sampling.penalty_last_n = sp.penalty_last_n;
         sampling.no_perf = true;
+        if (sp.temperature <= 0.0f) {
+            // Greedy: the temperature sampler keeps only the most likely
+            // token, so the filters that would run before it (top-k over the
+            // whole vocabulary, top-p, min-p...) cannot change the outcome.
+            // Penalties can, so they stay when asked for.
+            const bool penalized = sp.repeat_penalty != 1.0f || sp.presence_penalty != 0.0f ||
+                                   sp.frequency_penalty != 0.0f;
+            sampling.samplers = {COMMON_SAMPLER_TYPE_TEMPERATURE};
+            if (penalized) {
+                sampling.samplers.insert(sampling.samplers.begin(), COMMON_SAMPLER_TYPE_PENALTIES);
+            }
+        }
         if (sp.ignore_eos) {
             sampling.logit_bias = eog_bias_;
         }

