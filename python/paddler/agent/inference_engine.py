@@ -193,6 +193,12 @@ class InferenceEngine:
                 self._native.cancel(request.id)
             self._fanout.close(request.id)
 
+    async def __aenter__(self) -> InferenceEngine:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
     async def close(self) -> None:
         """Ends every request still running (GenerationFailed/SHUTTING_DOWN) and joins the engine thread."""
         if self._closed:
