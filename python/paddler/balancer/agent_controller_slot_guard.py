@@ -1,0 +1,33 @@
+"""A slot claimed on an agent; released exactly once, on every path."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+
+from paddler.balancer.agent_controller import AgentController
+
+
+class AgentControllerSlotGuard:
+    __slots__ = ("_on_release", "_released", "controller")
+
+    def __init__(self, controller: AgentController, on_release: Callable[[AgentController], None]) -> None:
+        self.controller = controller
+        self._on_release = on_release
+        self._released = False
+
+    def release(self) -> None:
+        if not self._released:
+            self._released = True
+            self._on_release(self.controller)
+
+    def __enter__(self) -> AgentControllerSlotGuard:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.release()

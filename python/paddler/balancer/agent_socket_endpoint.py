@@ -1,0 +1,87 @@
+"""`/api/v1/agent_socket/{agent_id}`: where agents connect, one WebSocket each."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import orjson
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from paddler.balancer.agent_controller import AgentController
+from paddler.balancer.agent_controller_pool import AgentControllerPool
+from paddler.balancer.reconciliation_service import ReconciliationService
+from paddler.protocol import agent_socket
+from paddler.protocol.agent_socket import AgentMethod, BalancerMethod
+from paddler.protocol.body_validation import InvalidBody, decode_python
+
+logger = logging.getLogger(__name__)
+
+BALANCER_VERSION = "paddler-python-0.1.0"
+REGISTRATION_TIMEOUT_S = 10.0
+POLICY_VIOLATION = 1008
+
+
+class AgentSocketEndpoint:
+    def __init__(self, pool: AgentControllerPool, reconciliation: ReconciliationService) -> None:
+        self._pool = pool
+        self._reconciliation = reconciliation
+
+    async def __call__(self, websocket: WebSocket) -> None:
+        agent_id = websocket.path_params["agent_id"]
+        await websocket.accept()
+        controller = await self._register(websocket, agent_id)
+        if controller is None:
+            return
+        replaced = self._pool.register(controller)
+        if replaced is not None:
+            logger.info("agent %s reconnected; its previous connection is dropped", agent_id)
+            replaced.close()
+        logger.info("agent %s (%s) connected", agent_id, controller.name)
+        controller.send(
+            agent_socket.notification(
+                BalancerMethod.VERSION,
+                {"version": BALANCER_VERSION, "protocol_version": agent_socket.AGENT_SOCKET_PROTOCOL_VERSION},
+            )
+        )
+        self._reconciliation.agent_joined(controller)
+        writer = asyncio.create_task(controller.write_loop(websocket.send_text))
+        try:
+            while not controller.closed:
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                frame = message.get("text") or message.get("bytes")
+                if frame:
+                    controller.handle_frame(frame)
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            # Requests in flight end now (502 or dispatched again), not at a timeout.
+            controller.close()
+            self._pool.deregister(controller)
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await writer
+            with contextlib.suppress(Exception):
+                await websocket.close()
+            logger.info("agent %s disconnected", agent_id)
+
+    async def _register(self, websocket: WebSocket, agent_id: str) -> AgentController | None:
+        try:
+            async with asyncio.timeout(REGISTRATION_TIMEOUT_S):
+                frame = await websocket.receive_text()
+            message = orjson.loads(frame)
+        except (TimeoutError, WebSocketDisconnect, RuntimeError, KeyError, orjson.JSONDecodeError):
+            with contextlib.suppress(Exception):
+                await websocket.close(POLICY_VIOLATION, "expected a register_agent notification")
+            return None
+        if not isinstance(message, dict) or message.get("method") != AgentMethod.REGISTER_AGENT:
+            await websocket.close(POLICY_VIOLATION, "the first message must be register_agent")
+            return None
+        params = decode_python(agent_socket.REGISTER_AGENT_PARAMS, message.get("params"))
+        if isinstance(params, InvalidBody):
+            await websocket.close(POLICY_VIOLATION, f"invalid register_agent: {params.message}"[:120])
+            return None
+        return AgentController(agent_id, params.name, params.desired_slots_total)

@@ -1,0 +1,93 @@
+"""Requests that wait for a free slot, first in first out, each for a bounded time."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from collections import deque
+
+from paddler.balancer.agent_controller_pool import AgentControllerPool
+from paddler.balancer.agent_controller_slot_guard import AgentControllerSlotGuard
+from paddler.balancer.change_notifier import ChangeNotifier
+
+
+class BufferedRequestOutcome(enum.Enum):
+    TOO_MANY_BUFFERED_REQUESTS = enum.auto()
+    TIMEOUT = enum.auto()
+    SHUTTING_DOWN = enum.auto()
+
+
+class BufferedRequestManager:
+    def __init__(self, pool: AgentControllerPool, max_buffered_requests: int, timeout_s: float) -> None:
+        self._pool = pool
+        self._max_buffered_requests = max_buffered_requests
+        self._timeout_s = timeout_s
+        self._waiters: deque[asyncio.Future[AgentControllerSlotGuard]] = deque()
+        self._shutting_down = False
+        self.changes = ChangeNotifier()
+        pool.on_capacity = self._hand_out_slots
+
+    @property
+    def buffered_requests_current(self) -> int:
+        return len(self._waiters)
+
+    async def wait_for_slot(self) -> AgentControllerSlotGuard | BufferedRequestOutcome:
+        if self._shutting_down:
+            return BufferedRequestOutcome.SHUTTING_DOWN
+        # Waiting requests go first: a newcomer never overtakes the queue.
+        if not self._waiters:
+            guard = self._pool.try_claim()
+            if guard is not None:
+                return guard
+        # No free slot, we would need to wait. Reject if the buffer is full
+        # (0 disables buffering).
+        if len(self._waiters) >= self._max_buffered_requests:
+            return BufferedRequestOutcome.TOO_MANY_BUFFERED_REQUESTS
+        waiter: asyncio.Future[AgentControllerSlotGuard] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        self.changes.notify()
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                return await waiter
+        except TimeoutError:
+            if _holds_slot(waiter):
+                # Handed a slot in the very step the timeout fired: use it.
+                return waiter.result()
+            return BufferedRequestOutcome.TIMEOUT
+        except ShuttingDown:
+            return BufferedRequestOutcome.SHUTTING_DOWN
+        except asyncio.CancelledError:
+            if _holds_slot(waiter):
+                waiter.result().release()
+            raise
+        finally:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+            self.changes.notify()
+
+    def _hand_out_slots(self) -> None:
+        while self._waiters:
+            waiter = self._waiters[0]
+            if waiter.done():  # cancelled, about to leave the queue
+                self._waiters.popleft()
+                continue
+            guard = self._pool.try_claim()
+            if guard is None:
+                return
+            self._waiters.popleft()
+            waiter.set_result(guard)
+
+    def shut_down(self) -> None:
+        self._shutting_down = True
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_exception(ShuttingDown())
+
+
+def _holds_slot(waiter: asyncio.Future[AgentControllerSlotGuard]) -> bool:
+    return waiter.done() and not waiter.cancelled() and waiter.exception() is None
+
+
+class ShuttingDown(Exception):
+    pass

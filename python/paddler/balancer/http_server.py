@@ -1,0 +1,66 @@
+"""Serving an ASGI app with uvicorn inside our own event loop and lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterator
+
+import uvicorn
+from starlette.types import ASGIApp
+
+logger = logging.getLogger(__name__)
+
+# Streams (SSE, sockets) never end on their own; a stop waits this long for them.
+GRACEFUL_SHUTDOWN_S = 2
+
+
+class _EmbeddedServer(uvicorn.Server):
+    # Several servers share one process, and the process handles signals
+    # itself: no server may install its own handlers.
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def split_address(address: str) -> tuple[str, int]:
+    """`HOST:PORT` (IPv6 in brackets) into its parts; raises ValueError with a message."""
+    host, separator, port = address.rpartition(":")
+    if not separator or not port.isdigit() or not host:
+        raise ValueError(f"{address!r} is not HOST:PORT")
+    number = int(port)
+    if not 0 <= number <= 65535:
+        raise ValueError(f"port {number} in {address!r} is out of range")
+    return host.strip("[]"), number
+
+
+class HttpServer:
+    def __init__(self, app: ASGIApp, address: str, name: str) -> None:
+        host, port = split_address(address)
+        self.name = name
+        self._server = _EmbeddedServer(
+            uvicorn.Config(
+                app,
+                host=host,
+                port=port,
+                loop="none",
+                lifespan="off",
+                log_level="warning",
+                access_log=False,
+                timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+                ws_ping_interval=5.0,
+                ws_ping_timeout=10.0,
+                ws_max_size=64 * 1024 * 1024,
+            )
+        )
+
+    async def run(self, shutdown: asyncio.Event) -> None:
+        serving = asyncio.create_task(self._server.serve())
+        stopping = asyncio.create_task(shutdown.wait())
+        await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        self._server.should_exit = True
+        stopping.cancel()
+        await serving
+        if not self._server.started:
+            raise OSError(f"the {self.name} could not listen (is the address in use?)")

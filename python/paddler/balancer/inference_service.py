@@ -1,0 +1,102 @@
+"""The inference API: NDJSON streams, the multiplexed inference socket, embeddings."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from typing import Any
+
+import orjson
+from pydantic import TypeAdapter
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route, WebSocketRoute
+
+from paddler.balancer.http_body import read_json
+from paddler.balancer.http_server import HttpServer
+from paddler.balancer.inference_socket_endpoint import InferenceSocketEndpoint
+from paddler.balancer.management_service import health
+from paddler.balancer.request_relay import Relayed, RelayFailed, RelayFinished, RequestRelay
+from paddler.protocol.agent_socket import BalancerMethod
+from paddler.protocol.embedding_request import GENERATE_EMBEDDING_BATCH
+from paddler.protocol.inference_request import CONTINUE_FROM_CONVERSATION_HISTORY, CONTINUE_FROM_RAW_PROMPT
+from paddler.protocol.inference_response import error_envelope, response_envelope
+
+NDJSON = "application/x-ndjson"
+
+
+def ndjson_stream(request_id: str, relay: RequestRelay, method: BalancerMethod, params: Any) -> Response:
+    async def lines() -> AsyncIterator[bytes]:
+        # aclosing: a client that leaves cancels this stream, and the relay
+        # must tell the agent at once.
+        async with aclosing(relay.relay(method, params)) as events:
+            async for event in events:
+                if isinstance(event, Relayed):
+                    yield b"".join(
+                        orjson.dumps(response_envelope(request_id, event.generated_by, response)) + b"\n"
+                        for response in event.responses
+                    )
+                elif isinstance(event, RelayFinished):
+                    envelope = response_envelope(request_id, event.generated_by, event.response)
+                    yield orjson.dumps(envelope) + b"\n"
+                else:
+                    yield orjson.dumps(error_envelope(request_id, event.code, event.description)) + b"\n"
+
+    return StreamingResponse(lines(), media_type=NDJSON, headers={"X-Request-Id": request_id})
+
+
+class InferenceService:
+    def __init__(self, address: str, relay: RequestRelay, cors_allowed_hosts: list[str]) -> None:
+        self._relay = relay
+        routes = [
+            Route("/health", health),
+            Route(
+                "/api/v1/continue_from_conversation_history",
+                self._endpoint(
+                    CONTINUE_FROM_CONVERSATION_HISTORY, BalancerMethod.CONTINUE_FROM_CONVERSATION_HISTORY
+                ),
+                methods=["POST"],
+            ),
+            Route(
+                "/api/v1/continue_from_raw_prompt",
+                self._endpoint(CONTINUE_FROM_RAW_PROMPT, BalancerMethod.CONTINUE_FROM_RAW_PROMPT),
+                methods=["POST"],
+            ),
+            Route(
+                "/api/v1/generate_embedding_batch",
+                self._endpoint(GENERATE_EMBEDDING_BATCH, BalancerMethod.GENERATE_EMBEDDING_BATCH),
+                methods=["POST"],
+            ),
+            WebSocketRoute("/api/v1/inference_socket", InferenceSocketEndpoint(relay)),
+        ]
+        middleware = []
+        if cors_allowed_hosts:
+            middleware.append(
+                Middleware(
+                    CORSMiddleware, allow_origins=cors_allowed_hosts, allow_methods=["*"], allow_headers=["*"]
+                )
+            )
+        self.app = Starlette(routes=routes, middleware=middleware)
+        self._server = HttpServer(self.app, address, "inference service")
+
+    def _endpoint(self, adapter: TypeAdapter[Any], method: BalancerMethod) -> Any:
+        async def endpoint(request: Request) -> Response:
+            params = await read_json(request, adapter)
+            if isinstance(params, Response):
+                return params
+            request_id = uuid.uuid4().hex
+            wire_params = params.model_dump(mode="json", by_alias=True)
+            return ndjson_stream(request_id, self._relay, method, wire_params)
+
+        return endpoint
+
+    async def run(self, shutdown: asyncio.Event) -> None:
+        await self._server.run(shutdown)
+
+
+__all__ = ["InferenceService", "RelayFailed"]

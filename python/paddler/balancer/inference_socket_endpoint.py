@@ -1,0 +1,121 @@
+"""`/api/v1/inference_socket`: many requests over one WebSocket, by request id."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from contextlib import aclosing
+from typing import Any
+
+import orjson
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from paddler.balancer.request_relay import Relayed, RelayFailed, RelayFailure, RelayFinished, RequestRelay
+from paddler.protocol.agent_socket import BalancerMethod
+from paddler.protocol.body_validation import InvalidBody, decode_json
+from paddler.protocol.inference_response import BalancerErrorCode, error_envelope, response_envelope
+from paddler.protocol.inference_socket_message import (
+    INFERENCE_SOCKET_CLIENT_MESSAGE,
+    ContinueFromConversationHistory,
+    NotificationEnvelope,
+)
+
+logger = logging.getLogger(__name__)
+
+# On the socket these two are answered as string responses, as in Paddler.
+_STRING_RESPONSES = {
+    RelayFailure.BUFFER_TIMEOUT: "Timeout",
+    RelayFailure.ITEM_TIMEOUT: "Timeout",
+    RelayFailure.TOO_MANY_BUFFERED_REQUESTS: "TooManyBufferedRequests",
+}
+
+
+class InferenceSocketEndpoint:
+    def __init__(self, relay: RequestRelay) -> None:
+        self._relay = relay
+
+    async def __call__(self, websocket: WebSocket) -> None:
+        await websocket.accept()
+        outgoing: asyncio.Queue[bytes] = asyncio.Queue()
+        in_flight: dict[str, asyncio.Task[None]] = {}
+        writer = asyncio.create_task(_write_loop(websocket, outgoing))
+
+        def send(message: dict[str, Any]) -> None:
+            outgoing.put_nowait(orjson.dumps(message))
+
+        try:
+            while True:
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                frame = message.get("text") or message.get("bytes") or b""
+                self._handle(frame, send, in_flight)
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            # The client is gone: every one of its requests stops on its agent.
+            for task in in_flight.values():
+                task.cancel()
+            for task in list(in_flight.values()):
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await writer
+
+    def _handle(self, frame: str | bytes, send: Any, in_flight: dict[str, asyncio.Task[None]]) -> None:
+        decoded = decode_json(INFERENCE_SOCKET_CLIENT_MESSAGE, frame)
+        if isinstance(decoded, InvalidBody):
+            send(error_envelope(_request_id_of(frame), BalancerErrorCode.BAD_REQUEST, decoded.message))
+            return
+        if isinstance(decoded, NotificationEnvelope):
+            task = in_flight.get(decoded.Notification.StopRespondingTo)
+            if task is not None:
+                task.cancel()
+            return
+        request = decoded.Request
+        if request.id in in_flight:
+            description = f"request id {request.id!r} is already in flight"
+            send(error_envelope(request.id, BalancerErrorCode.BAD_REQUEST, description))
+            return
+        if isinstance(request.request, ContinueFromConversationHistory):
+            method = BalancerMethod.CONTINUE_FROM_CONVERSATION_HISTORY
+            params = request.request.ContinueFromConversationHistory.model_dump(mode="json", by_alias=True)
+        else:
+            method = BalancerMethod.CONTINUE_FROM_RAW_PROMPT
+            params = request.request.ContinueFromRawPrompt.model_dump(mode="json", by_alias=True)
+        task = asyncio.create_task(self._serve(request.id, method, params, send))
+        in_flight[request.id] = task
+        task.add_done_callback(lambda _: in_flight.pop(request.id, None))
+
+    async def _serve(self, request_id: str, method: BalancerMethod, params: Any, send: Any) -> None:
+        async with aclosing(self._relay.relay(method, params)) as events:
+            async for event in events:
+                if isinstance(event, Relayed):
+                    for response in event.responses:
+                        send(response_envelope(request_id, event.generated_by, response))
+                elif isinstance(event, RelayFinished):
+                    send(response_envelope(request_id, event.generated_by, event.response))
+                elif isinstance(event, RelayFailed):
+                    string_response = _STRING_RESPONSES.get(event.reason)
+                    if string_response is not None:
+                        send(response_envelope(request_id, None, string_response))
+                    else:
+                        send(error_envelope(request_id, event.code, event.description))
+
+
+async def _write_loop(websocket: WebSocket, outgoing: asyncio.Queue[bytes]) -> None:
+    while True:
+        frame = await outgoing.get()
+        await websocket.send_text(frame.decode())
+
+
+def _request_id_of(frame: str | bytes) -> str:
+    # Best effort, so that a client can match the error to its request.
+    try:
+        message = orjson.loads(frame)
+        request_id = message["Request"]["id"]
+        return request_id if isinstance(request_id, str) else ""
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return ""

@@ -1,0 +1,66 @@
+"""Per-request inbox of what an agent sent back; one reader, drained in batches."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class AgentStreamed:
+    """A non-final message: a token, or one embedding. `response` is the
+    response variant the client gets, e.g. {"GeneratedToken": {"ContentToken": "x"}}."""
+
+    response: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class AgentFinished:
+    """The final message: the last response variant, e.g. {"GeneratedToken": {"Done": ...}}."""
+
+    response: Any
+
+
+@dataclass(frozen=True, slots=True)
+class AgentFailed:
+    """A JSON-RPC error from the agent."""
+
+    code: int
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentGone:
+    """The agent's connection closed before the request ended."""
+
+
+MailboxItem = AgentStreamed | AgentFinished | AgentFailed | AgentGone
+
+
+class Mailbox:
+    __slots__ = ("_items", "_waiter", "response_kind")
+
+    def __init__(self, response_kind: str) -> None:
+        # "GeneratedToken" or "Embedding": the variant results are wrapped in.
+        self.response_kind = response_kind
+        self._items: deque[MailboxItem] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put(self, item: MailboxItem) -> None:
+        self._items.append(item)
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def get_batch(self) -> list[MailboxItem]:
+        """Everything that arrived since the last call, waiting if nothing did."""
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        items = list(self._items)
+        self._items.clear()
+        return items

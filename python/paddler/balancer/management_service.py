@@ -1,0 +1,136 @@
+"""The management API: agents, buffered requests, desired state, metrics, agent sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import orjson
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route, WebSocketRoute
+
+from paddler.balancer.agent_controller import AgentCallFailed, AgentDisconnected
+from paddler.balancer.agent_controller_pool import AgentControllerPool
+from paddler.balancer.agent_socket_endpoint import AgentSocketEndpoint
+from paddler.balancer.balancer_metrics import BalancerMetrics
+from paddler.balancer.buffered_request_manager import BufferedRequestManager
+from paddler.balancer.http_body import error_response, read_json
+from paddler.balancer.http_server import HttpServer
+from paddler.balancer.reconciliation_service import ReconciliationService
+from paddler.balancer.server_sent_events import snapshot_stream
+from paddler.protocol.agent_socket import BalancerMethod
+from paddler.protocol.balancer_desired_state import BALANCER_DESIRED_STATE
+
+logger = logging.getLogger(__name__)
+
+AGENT_CALL_TIMEOUT_S = 10.0
+
+
+def json_response(value: object, status_code: int = 200) -> Response:
+    return Response(orjson.dumps(value), status_code=status_code, media_type="application/json")
+
+
+async def health(_request: Request) -> Response:
+    return PlainTextResponse("OK")
+
+
+class ManagementService:
+    def __init__(
+        self,
+        address: str,
+        pool: AgentControllerPool,
+        buffered_requests: BufferedRequestManager,
+        reconciliation: ReconciliationService,
+        metrics: BalancerMetrics,
+        cors_allowed_hosts: list[str],
+    ) -> None:
+        self._pool = pool
+        self._buffered_requests = buffered_requests
+        self._reconciliation = reconciliation
+        self._metrics = metrics
+        routes = [
+            Route("/health", health),
+            Route("/api/v1/agents", self._agents),
+            Route("/api/v1/agents/stream", self._agents_stream),
+            Route("/api/v1/buffered_requests", self._buffered_requests_snapshot),
+            Route("/api/v1/buffered_requests/stream", self._buffered_requests_stream),
+            Route("/api/v1/balancer_desired_state", self._get_desired_state, methods=["GET"]),
+            Route("/api/v1/balancer_desired_state", self._put_desired_state, methods=["PUT"]),
+            Route("/api/v1/balancer_applicable_state", self._applicable_state),
+            Route("/api/v1/agent/{agent_id}/model_metadata", self._model_metadata),
+            Route("/api/v1/agent/{agent_id}/chat_template_override", self._chat_template_override),
+            Route("/metrics", self._render_metrics),
+            WebSocketRoute("/api/v1/agent_socket/{agent_id}", AgentSocketEndpoint(pool, reconciliation)),
+        ]
+        middleware = []
+        if cors_allowed_hosts:
+            middleware.append(
+                Middleware(
+                    CORSMiddleware, allow_origins=cors_allowed_hosts, allow_methods=["*"], allow_headers=["*"]
+                )
+            )
+        self.app = Starlette(routes=routes, middleware=middleware)
+        self._server = HttpServer(self.app, address, "management service")
+
+    async def run(self, shutdown: asyncio.Event) -> None:
+        await self._server.run(shutdown)
+
+    async def _agents(self, _request: Request) -> Response:
+        return json_response(self._pool.snapshot())
+
+    async def _agents_stream(self, _request: Request) -> Response:
+        return snapshot_stream(self._pool.changes, self._pool.snapshot)
+
+    def _buffered_snapshot(self) -> dict[str, int]:
+        return {"buffered_requests_current": self._buffered_requests.buffered_requests_current}
+
+    async def _buffered_requests_snapshot(self, _request: Request) -> Response:
+        return json_response(self._buffered_snapshot())
+
+    async def _buffered_requests_stream(self, _request: Request) -> Response:
+        return snapshot_stream(self._buffered_requests.changes, self._buffered_snapshot)
+
+    async def _get_desired_state(self, _request: Request) -> Response:
+        return json_response(self._reconciliation.desired_state.model_dump(mode="json"))
+
+    async def _put_desired_state(self, request: Request) -> Response:
+        state = await read_json(request, BALANCER_DESIRED_STATE)
+        if isinstance(state, Response):
+            return state
+        try:
+            await self._reconciliation.set_desired_state(state)
+        except OSError as error:
+            logger.error("cannot store the desired state: %s", error)
+            return error_response(500, f"cannot store the desired state: {error}")
+        return Response(status_code=204)
+
+    async def _applicable_state(self, _request: Request) -> Response:
+        return json_response(self._reconciliation.applicable_state)
+
+    async def _model_metadata(self, request: Request) -> Response:
+        return await self._ask_agent(request, BalancerMethod.GET_MODEL_METADATA)
+
+    async def _chat_template_override(self, request: Request) -> Response:
+        return await self._ask_agent(request, BalancerMethod.GET_CHAT_TEMPLATE_OVERRIDE)
+
+    async def _ask_agent(self, request: Request, method: BalancerMethod) -> Response:
+        agent_id = request.path_params["agent_id"]
+        controller = self._pool.get(agent_id)
+        if controller is None:
+            return error_response(404, f"no agent with id {agent_id!r} is connected")
+        try:
+            answer = await controller.call(method, {}, AGENT_CALL_TIMEOUT_S)
+        except TimeoutError:
+            return error_response(504, f"agent {agent_id!r} did not answer within {AGENT_CALL_TIMEOUT_S:g} s")
+        except AgentDisconnected:
+            return error_response(502, f"agent {agent_id!r} disconnected before answering")
+        except AgentCallFailed as error:
+            return error_response(502, f"agent {agent_id!r} failed: {error.message}")
+        return json_response(answer)
+
+    async def _render_metrics(self, _request: Request) -> Response:
+        return Response(self._metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")

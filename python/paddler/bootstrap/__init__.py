@@ -1,0 +1,1 @@
+"""Where services are created and wired together; nothing else lives here."""

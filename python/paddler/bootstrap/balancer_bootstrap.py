@@ -1,0 +1,79 @@
+"""Creates the balancer's queues and services, wires them, runs them until shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Protocol
+
+from paddler.balancer.agent_controller_pool import AgentControllerPool
+from paddler.balancer.balancer_metrics import BalancerMetrics
+from paddler.balancer.buffered_request_manager import BufferedRequestManager
+from paddler.balancer.inference_service import InferenceService
+from paddler.balancer.management_service import ManagementService
+from paddler.balancer.reconciliation_service import ReconciliationService
+from paddler.balancer.request_relay import RequestRelay
+from paddler.balancer.state_database import open_state_database
+from paddler.balancer.statsd_reporter import StatsdReporter
+from paddler.bootstrap.balancer_config import BalancerConfig
+
+logger = logging.getLogger(__name__)
+
+
+class Service(Protocol):
+    async def run(self, shutdown: asyncio.Event) -> None: ...
+
+
+async def run_balancer(config: BalancerConfig, shutdown: asyncio.Event) -> None:
+    """Runs until `shutdown` is set; raises StateDatabaseError or OSError when it cannot start."""
+    database = open_state_database(config.state_database)
+    pool = AgentControllerPool()
+    buffered_requests = BufferedRequestManager(
+        pool, config.max_buffered_requests, config.buffered_request_timeout_ms / 1000
+    )
+    metrics = BalancerMetrics(pool, buffered_requests)
+    reconciliation = ReconciliationService(pool, database)
+    await reconciliation.load()
+    relay = RequestRelay(buffered_requests, metrics, config.inference_item_timeout_ms / 1000)
+
+    services: list[Service] = [
+        reconciliation,
+        ManagementService(
+            config.management_addr,
+            pool,
+            buffered_requests,
+            reconciliation,
+            metrics,
+            config.management_cors_allowed_hosts,
+        ),
+        InferenceService(config.inference_addr, relay, config.inference_cors_allowed_hosts),
+    ]
+    if config.statsd_addr:
+        services.append(
+            StatsdReporter(
+                config.statsd_addr,
+                config.statsd_prefix,
+                config.statsd_reporting_interval_ms / 1000,
+                pool,
+                buffered_requests,
+            )
+        )
+    if config.web_admin_panel_addr:
+        logger.warning("the web admin panel is not built in this version; --web-admin-panel-addr is ignored")
+    if config.compat_openai_addr:
+        logger.warning("the OpenAI compatible service is not available yet; --compat-openai-addr is ignored")
+
+    tasks = [asyncio.create_task(service.run(shutdown)) for service in services]
+    stopping = asyncio.create_task(shutdown.wait())
+    await asyncio.wait({*tasks, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    # Whatever ended first (a signal, or a service that could not start),
+    # everything else stops too.
+    shutdown.set()
+    buffered_requests.shut_down()
+    for agent in list(pool.agents.values()):
+        agent.close()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    stopping.cancel()
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result

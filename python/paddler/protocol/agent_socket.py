@@ -1,0 +1,86 @@
+"""The agent socket: JSON-RPC 2.0 between the balancer and its agents.
+
+Documented in docs/agent-socket.md. Messages are plain dicts (they carry
+every generated token); parameters that the balancer must trust are
+validated with the models here.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any, Final
+
+from pydantic import Field, TypeAdapter
+
+from paddler.protocol.agent_status import AgentStatus
+from paddler.protocol.strict_model import StrictModel
+
+JSONRPC: Final = "2.0"
+AGENT_SOCKET_PROTOCOL_VERSION: Final = "1"
+
+
+class AgentMethod(enum.StrEnum):
+    # agent -> balancer notifications
+    REGISTER_AGENT = "register_agent"
+    UPDATE_AGENT_STATUS = "update_agent_status"
+    DEREGISTER_AGENT = "deregister_agent"
+    GENERATED_TOKEN = "generated_token"
+    EMBEDDING = "embedding"
+
+
+class BalancerMethod(enum.StrEnum):
+    # balancer -> agent notifications
+    VERSION = "version"
+    SET_STATE = "set_state"
+    STOP_RESPONDING_TO = "stop_responding_to"
+    # balancer -> agent requests
+    CONTINUE_FROM_CONVERSATION_HISTORY = "continue_from_conversation_history"
+    CONTINUE_FROM_RAW_PROMPT = "continue_from_raw_prompt"
+    GENERATE_EMBEDDING_BATCH = "generate_embedding_batch"
+    GET_MODEL_METADATA = "get_model_metadata"
+    GET_CHAT_TEMPLATE_OVERRIDE = "get_chat_template_override"
+
+
+class RpcErrorCode(enum.IntEnum):
+    PARSE_ERROR = -32700
+    INVALID_REQUEST = -32600
+    METHOD_NOT_FOUND = -32601
+    INVALID_PARAMS = -32602
+    INTERNAL_ERROR = -32603
+    # Server-defined range: the agent cannot take the request now.
+    NO_MODEL_LOADED = -32000
+    SHUTTING_DOWN = -32001
+    NOT_SUPPORTED = -32002
+    DUPLICATE_REQUEST_ID = -32003
+
+
+class RegisterAgentParams(StrictModel):
+    name: str | None = None
+    desired_slots_total: int = Field(ge=0)
+    protocol_version: str = AGENT_SOCKET_PROTOCOL_VERSION
+
+
+class UpdateAgentStatusParams(StrictModel):
+    # Monotonic per connection; a snapshot older than the last one is dropped.
+    version: int
+    status: AgentStatus
+
+
+REGISTER_AGENT_PARAMS = TypeAdapter(RegisterAgentParams)
+UPDATE_AGENT_STATUS_PARAMS = TypeAdapter(UpdateAgentStatusParams)
+
+
+def notification(method: str, params: Any) -> dict[str, Any]:
+    return {"jsonrpc": JSONRPC, "method": method, "params": params}
+
+
+def request(request_id: str, method: str, params: Any) -> dict[str, Any]:
+    return {"jsonrpc": JSONRPC, "id": request_id, "method": method, "params": params}
+
+
+def result(request_id: str | int | None, value: Any) -> dict[str, Any]:
+    return {"jsonrpc": JSONRPC, "id": request_id, "result": value}
+
+
+def error(request_id: str | int | None, code: int, message: str) -> dict[str, Any]:
+    return {"jsonrpc": JSONRPC, "id": request_id, "error": {"code": code, "message": message}}
