@@ -35,8 +35,6 @@ def build_peers() -> dict[str, Path]:
     if not (LLAMA_CPP / "CMakeLists.txt").is_file():
         subprocess.run(["python", str(REPO / "scripts" / "fetch_llama_cpp.py"), str(LLAMA_CPP)], check=True)
     binaries = {name: BUILD_DIR / "bin" / name for name in TARGETS}
-    if all(path.is_file() for path in binaries.values()):
-        return binaries
     configure = [
         "cmake",
         "-S",
@@ -58,11 +56,17 @@ def build_peers() -> dict[str, Path]:
         configure += ["-G", "Ninja"]
     if shutil.which("ccache"):
         configure += ["-DGGML_CCACHE=ON"]
+    # Rebuild when the options change, not only when the binaries are missing.
+    stamp = BUILD_DIR / "paddler-configure.txt"
+    wanted = "\n".join(configure)
+    if all(path.is_file() for path in binaries.values()) and stamp.is_file() and stamp.read_text() == wanted:
+        return binaries
     subprocess.run(configure, check=True)
     subprocess.run(
         ["cmake", "--build", str(BUILD_DIR), "--target", *TARGETS, "-j", str(os.cpu_count() or 2)],
         check=True,
     )
+    stamp.write_text(wanted)
     return binaries
 
 

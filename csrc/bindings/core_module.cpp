@@ -27,6 +27,11 @@ NB_MODULE(_core, m) {
         .value("Q5_0", KvCacheType::Q5_0)
         .value("Q5_1", KvCacheType::Q5_1);
 
+    nb::enum_<FlashAttention>(m, "FlashAttention")
+        .value("Auto", FlashAttention::Auto)
+        .value("Enabled", FlashAttention::Enabled)
+        .value("Disabled", FlashAttention::Disabled);
+
     nb::enum_<EventKind>(m, "EventKind")
         .value("Token", EventKind::Token)
         .value("Done", EventKind::Done)
@@ -64,6 +69,7 @@ NB_MODULE(_core, m) {
         .def_rw("threads_batch", &EngineParams::threads_batch)
         .def_rw("k_cache_type", &EngineParams::k_cache_type)
         .def_rw("v_cache_type", &EngineParams::v_cache_type)
+        .def_rw("flash_attention", &EngineParams::flash_attention)
         .def_rw("use_mmap", &EngineParams::use_mmap);
 
     nb::class_<SamplingParams>(m, "SamplingParams")

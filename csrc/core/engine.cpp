@@ -75,6 +75,20 @@ ggml_type to_ggml(KvCacheType type) {
     return GGML_TYPE_F16;
 }
 
+llama_flash_attn_type flash_attention_type(const EngineParams& params) {
+    switch (params.flash_attention) {
+        case FlashAttention::Enabled: return LLAMA_FLASH_ATTN_TYPE_ENABLED;
+        case FlashAttention::Disabled: return LLAMA_FLASH_ATTN_TYPE_DISABLED;
+        case FlashAttention::Auto: break;
+    }
+    if (params.n_gpu_layers != 0 && llama_supports_gpu_offload()) {
+        return LLAMA_FLASH_ATTN_TYPE_AUTO;
+    }
+    const bool quantized_v = params.v_cache_type != KvCacheType::F32 && params.v_cache_type != KvCacheType::F16 &&
+                             params.v_cache_type != KvCacheType::BF16;
+    return quantized_v ? LLAMA_FLASH_ATTN_TYPE_ENABLED : LLAMA_FLASH_ATTN_TYPE_DISABLED;
+}
+
 void validate(const EngineParams& params) {
     if (params.slots == 0) {
         throw std::invalid_argument("slots must be at least 1");
@@ -131,7 +145,7 @@ Engine::Engine(const std::string& model_path, const EngineParams& params) : para
     ctx_params.n_seq_max = params_.slots;
     ctx_params.n_threads = static_cast<std::int32_t>(threads);
     ctx_params.n_threads_batch = params_.threads_batch > 0 ? params_.threads_batch : static_cast<std::int32_t>(threads);
-    ctx_params.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_AUTO;
+    ctx_params.flash_attn_type = flash_attention_type(params_);
     ctx_params.type_k = to_ggml(params_.k_cache_type);
     ctx_params.type_v = to_ggml(params_.v_cache_type);
     // One KV stream per slot: each conversation gets context_size cells of

@@ -26,6 +26,13 @@ class KvCacheType(enum.Enum):
 
     Q5_1 = 7
 
+class FlashAttention(enum.Enum):
+    Auto = 0
+
+    Enabled = 1
+
+    Disabled = 2
+
 class EventKind(enum.Enum):
     Token = 0
 
@@ -118,6 +125,12 @@ class EngineParams:
 
     @v_cache_type.setter
     def v_cache_type(self, arg: KvCacheType, /) -> None: ...
+
+    @property
+    def flash_attention(self) -> FlashAttention: ...
+
+    @flash_attention.setter
+    def flash_attention(self, arg: FlashAttention, /) -> None: ...
 
     @property
     def use_mmap(self) -> bool: ...

@@ -1,7 +1,7 @@
 """The agent: the only package that imports the native engine (paddler._core)."""
 
 from paddler._core import EngineStatus, SlotState, SlotStatus
-from paddler.agent.engine_config import EngineConfig, KvCacheType
+from paddler.agent.engine_config import EngineConfig, FlashAttention, KvCacheType
 from paddler.agent.generation_event import (
     ErrorKind,
     FinishReason,
@@ -19,6 +19,7 @@ __all__ = [
     "EngineStatus",
     "ErrorKind",
     "FinishReason",
+    "FlashAttention",
     "GenerationEvent",
     "GenerationFailed",
     "GenerationFinished",

@@ -17,6 +17,14 @@ class KvCacheType(enum.StrEnum):
     Q5_1 = "q5_1"
 
 
+class FlashAttention(enum.StrEnum):
+    # On a GPU, llama.cpp decides; on the CPU, off unless a quantized V cache
+    # needs it (its CPU kernel slows decoding down as the context grows).
+    AUTO = "auto"
+    ENABLED = "enabled"
+    DISABLED = "disabled"
+
+
 @dataclass(frozen=True, slots=True)
 class EngineConfig:
     # Tokens of context per slot: each slot holds one conversation, as in Paddler.
@@ -30,4 +38,5 @@ class EngineConfig:
     threads_batch: int = 0
     k_cache_type: KvCacheType = KvCacheType.F16
     v_cache_type: KvCacheType = KvCacheType.F16
+    flash_attention: FlashAttention = FlashAttention.AUTO
     use_mmap: bool = True

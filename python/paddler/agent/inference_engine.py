@@ -18,7 +18,7 @@ from collections.abc import AsyncGenerator, Sequence
 from typing import Final
 
 from paddler import _core
-from paddler.agent.engine_config import EngineConfig, KvCacheType
+from paddler.agent.engine_config import EngineConfig, FlashAttention, KvCacheType
 from paddler.agent.event_fanout import EventFanout
 from paddler.agent.generation_event import (
     ErrorKind,
@@ -65,6 +65,13 @@ _KV_CACHE_TYPES: Final = {
 }
 
 
+_FLASH_ATTENTION: Final = {
+    FlashAttention.AUTO: _core.FlashAttention.Auto,
+    FlashAttention.ENABLED: _core.FlashAttention.Enabled,
+    FlashAttention.DISABLED: _core.FlashAttention.Disabled,
+}
+
+
 def _native_params(config: EngineConfig) -> _core.EngineParams:
     params = _core.EngineParams()
     params.context_size = config.context_size
@@ -76,6 +83,7 @@ def _native_params(config: EngineConfig) -> _core.EngineParams:
     params.threads_batch = config.threads_batch
     params.k_cache_type = _KV_CACHE_TYPES[config.k_cache_type]
     params.v_cache_type = _KV_CACHE_TYPES[config.v_cache_type]
+    params.flash_attention = _FLASH_ATTENTION[config.flash_attention]
     params.use_mmap = config.use_mmap
     return params
 
