@@ -28,7 +28,7 @@ class AgentSocketEndpoint:
         self._pool = pool
         self._reconciliation = reconciliation
 
-    async def __call__(self, websocket: WebSocket) -> None:
+    async def serve(self, websocket: WebSocket) -> None:
         agent_id = websocket.path_params["agent_id"]
         await websocket.accept()
         controller = await self._register(websocket, agent_id)

@@ -72,7 +72,7 @@ class InferenceService:
                 self._endpoint(GENERATE_EMBEDDING_BATCH, BalancerMethod.GENERATE_EMBEDDING_BATCH),
                 methods=["POST"],
             ),
-            WebSocketRoute("/api/v1/inference_socket", InferenceSocketEndpoint(relay)),
+            WebSocketRoute("/api/v1/inference_socket", InferenceSocketEndpoint(relay).serve),
         ]
         middleware = []
         if cors_allowed_hosts:

@@ -35,7 +35,7 @@ class InferenceSocketEndpoint:
     def __init__(self, relay: RequestRelay) -> None:
         self._relay = relay
 
-    async def __call__(self, websocket: WebSocket) -> None:
+    async def serve(self, websocket: WebSocket) -> None:
         await websocket.accept()
         outgoing: asyncio.Queue[bytes] = asyncio.Queue()
         in_flight: dict[str, asyncio.Task[None]] = {}

@@ -64,7 +64,9 @@ class ManagementService:
             Route("/api/v1/agent/{agent_id}/model_metadata", self._model_metadata),
             Route("/api/v1/agent/{agent_id}/chat_template_override", self._chat_template_override),
             Route("/metrics", self._render_metrics),
-            WebSocketRoute("/api/v1/agent_socket/{agent_id}", AgentSocketEndpoint(pool, reconciliation)),
+            WebSocketRoute(
+                "/api/v1/agent_socket/{agent_id}", AgentSocketEndpoint(pool, reconciliation).serve
+            ),
         ]
         middleware = []
         if cors_allowed_hosts:

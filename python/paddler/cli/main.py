@@ -6,12 +6,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from paddler.cli import balancer_command, demo_command
+from paddler.cli import agent_command, balancer_command, demo_command
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m paddler", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
+    agent_command.register(commands)
     balancer_command.register(commands)
     demo_command.register(commands)
     return parser

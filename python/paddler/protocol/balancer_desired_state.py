@@ -25,3 +25,16 @@ class BalancerDesiredState(StrictModel):
 
 
 BALANCER_DESIRED_STATE = TypeAdapter(BalancerDesiredState)
+
+
+class AgentDesiredState(StrictModel):
+    """What the balancer pushes to agents (`set_state`): the desired state with
+    the chat template override already resolved."""
+
+    chat_template_override: ChatTemplate | None = None
+    inference_parameters: InferenceParameters = Field(default_factory=InferenceParameters)
+    model: AgentDesiredModel = "None"
+    multimodal_projection: AgentDesiredModel = "None"
+
+
+AGENT_DESIRED_STATE = TypeAdapter(AgentDesiredState)

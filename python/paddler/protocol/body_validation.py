@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import orjson
 from pydantic import TypeAdapter, ValidationError
 
 T = TypeVar("T")
@@ -62,7 +63,12 @@ def decode_json(adapter: TypeAdapter[T], raw: bytes | str) -> T | InvalidBody:
 
 
 def decode_python(adapter: TypeAdapter[T], value: Any) -> T | InvalidBody:
+    """Validates already parsed JSON (e.g. JSON-RPC params) with the same rules as raw JSON."""
     try:
-        return adapter.validate_python(value)
+        # Strict mode takes enum members, not their names, from Python
+        # values; through JSON the rules are exactly those of a raw body.
+        return adapter.validate_json(orjson.dumps(value))
     except ValidationError as error:
         return InvalidBody(describe_validation_error(error))
+    except TypeError as error:
+        return InvalidBody(f"not JSON: {error}")

@@ -1,0 +1,47 @@
+"""What this agent reports about itself; every part of the agent writes here,
+the management socket client sends it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from paddler.protocol.agent_status import AgentIssue, AgentStateApplicationStatus, AgentStatus
+
+
+@dataclass
+class AgentStatusBoard:
+    desired_slots_total: int
+    state_application_status: AgentStateApplicationStatus = AgentStateApplicationStatus.FRESH
+    issues: list[AgentIssue] = field(default_factory=list)
+    model_path: str | None = None
+    uses_chat_template_override: bool = False
+    slots_total: int = 0
+    download_filename: str | None = None
+    download_current: int = 0
+    download_total: int = 0
+    download_indeterminate: bool = False
+    # Reads the engine's live slot count; set by the reconciler.
+    slots_processing: Callable[[], int] = lambda: 0
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def update(self, **values: object) -> None:
+        for name, value in values.items():
+            setattr(self, name, value)
+        self.changed.set()
+
+    def snapshot(self) -> AgentStatus:
+        return AgentStatus(
+            slots_processing=self.slots_processing(),
+            slots_total=self.slots_total,
+            desired_slots_total=self.desired_slots_total,
+            download_current=self.download_current,
+            download_total=self.download_total,
+            download_filename=self.download_filename,
+            download_indeterminate=self.download_indeterminate,
+            issues=list(self.issues),
+            model_path=self.model_path,
+            state_application_status=self.state_application_status,
+            uses_chat_template_override=self.uses_chat_template_override,
+        )

@@ -1,0 +1,182 @@
+"""The agent's connection to the balancer: dial, register, report, serve, and
+dial again with exponential backoff and jitter whenever the link drops."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections import deque
+from typing import Any
+
+import orjson
+import websockets
+from websockets.asyncio.client import ClientConnection, connect
+
+from paddler.agent.agent_status_board import AgentStatusBoard
+from paddler.agent.reconciler import Reconciler
+from paddler.agent.request_handler import RequestHandler
+from paddler.protocol import agent_socket
+from paddler.protocol.agent_socket import AgentMethod, BalancerMethod
+from paddler.protocol.balancer_desired_state import AGENT_DESIRED_STATE
+from paddler.protocol.body_validation import InvalidBody, decode_python
+
+logger = logging.getLogger(__name__)
+
+RECONNECT_INITIAL_S = 0.1
+RECONNECT_MAX_S = 5.0
+STATUS_INTERVAL_S = 1.0
+# Bursts of changes (a download's progress) are sent at most this often.
+STATUS_MIN_GAP_S = 0.05
+
+_REQUEST_METHODS = frozenset(
+    {
+        BalancerMethod.CONTINUE_FROM_CONVERSATION_HISTORY,
+        BalancerMethod.CONTINUE_FROM_RAW_PROMPT,
+        BalancerMethod.GENERATE_EMBEDDING_BATCH,
+        BalancerMethod.GET_MODEL_METADATA,
+        BalancerMethod.GET_CHAT_TEMPLATE_OVERRIDE,
+    }
+)
+
+
+class _Outbox:
+    """Messages for the socket; several that piled up leave as one JSON-RPC batch frame."""
+
+    def __init__(self) -> None:
+        self._messages: deque[dict[str, Any]] = deque()
+        self._ready = asyncio.Event()
+
+    def send(self, message: dict[str, Any]) -> None:
+        self._messages.append(message)
+        self._ready.set()
+
+    async def write_loop(self, connection: ClientConnection) -> None:
+        while True:
+            await self._ready.wait()
+            self._ready.clear()
+            if not self._messages:
+                continue
+            if len(self._messages) == 1:
+                frame = orjson.dumps(self._messages.popleft())
+            else:
+                frame = orjson.dumps(list(self._messages))
+                self._messages.clear()
+            await connection.send(frame.decode())
+
+
+class ManagementSocketClient:
+    def __init__(
+        self,
+        management_addr: str,
+        agent_id: str,
+        name: str | None,
+        board: AgentStatusBoard,
+        reconciler: Reconciler,
+        handler: RequestHandler,
+    ) -> None:
+        self._url = f"ws://{management_addr}/api/v1/agent_socket/{agent_id}"
+        self._name = name
+        self._board = board
+        self._reconciler = reconciler
+        self._handler = handler
+        # Survives reconnections, so the balancer never sees a version go back.
+        self._status_version = 0
+        self.connected = asyncio.Event()
+
+    async def run(self, shutdown: asyncio.Event) -> None:
+        failures = 0
+        while not shutdown.is_set():
+            try:
+                async with connect(
+                    self._url, max_size=1 << 26, ping_interval=5.0, ping_timeout=10.0, open_timeout=5.0
+                ) as connection:
+                    failures = 0
+                    logger.info("connected to %s", self._url)
+                    await self._serve(connection, shutdown)
+            except (OSError, websockets.WebSocketException, TimeoutError) as error:
+                logger.info("no connection to the balancer (%s)", error or type(error).__name__)
+            finally:
+                self.connected.clear()
+                self._handler.send = lambda _message: None
+                self._handler.cancel_all()
+            if shutdown.is_set():
+                return
+            delay = min(RECONNECT_INITIAL_S * 2**failures, RECONNECT_MAX_S) * random.uniform(0.5, 1.5)
+            failures += 1
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await shutdown.wait()
+
+    async def _serve(self, connection: ClientConnection, shutdown: asyncio.Event) -> None:
+        outbox = _Outbox()
+        outbox.send(
+            agent_socket.notification(
+                AgentMethod.REGISTER_AGENT,
+                {"name": self._name, "desired_slots_total": self._board.desired_slots_total},
+            )
+        )
+        self._handler.send = outbox.send
+        self.connected.set()
+        tasks = [
+            asyncio.create_task(outbox.write_loop(connection)),
+            asyncio.create_task(self._report_status(outbox)),
+            asyncio.create_task(self._read_loop(connection)),
+            asyncio.create_task(shutdown.wait()),
+        ]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            if shutdown.is_set():
+                with contextlib.suppress(Exception):
+                    await connection.send(
+                        orjson.dumps(agent_socket.notification(AgentMethod.DEREGISTER_AGENT, {})).decode()
+                    )
+            for task in done:
+                if not task.cancelled() and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _report_status(self, outbox: _Outbox) -> None:
+        while True:
+            self._board.changed.clear()
+            self._status_version += 1
+            status = self._board.snapshot().model_dump(mode="json")
+            params = {"version": self._status_version, "status": status}
+            outbox.send(agent_socket.notification(AgentMethod.UPDATE_AGENT_STATUS, params))
+            await asyncio.sleep(STATUS_MIN_GAP_S)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(STATUS_INTERVAL_S):
+                    await self._board.changed.wait()
+
+    async def _read_loop(self, connection: ClientConnection) -> None:
+        async for frame in connection:
+            try:
+                decoded = orjson.loads(frame)
+            except orjson.JSONDecodeError:
+                logger.warning("the balancer sent a frame that is not JSON")
+                continue
+            for message in decoded if isinstance(decoded, list) else [decoded]:
+                if isinstance(message, dict):
+                    self._handle(message)
+
+    def _handle(self, message: dict[str, Any]) -> None:
+        method = message.get("method")
+        params = message.get("params") or {}
+        if method in _REQUEST_METHODS and "id" in message:
+            self._handler.handle_request(message)
+        elif method == BalancerMethod.STOP_RESPONDING_TO:
+            self._handler.stop_responding_to(str(params.get("request_id")))
+        elif method == BalancerMethod.SET_STATE:
+            state = decode_python(AGENT_DESIRED_STATE, params.get("desired_state"))
+            if isinstance(state, InvalidBody):
+                logger.error("the balancer sent an invalid desired state: %s", state.message)
+                return
+            self._reconciler.set_desired_state(state)
+        elif method == BalancerMethod.VERSION:
+            logger.info("balancer version %s", params.get("version"))
+        else:
+            logger.warning("unknown message from the balancer: %r", method)

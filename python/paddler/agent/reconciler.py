@@ -1,0 +1,261 @@
+"""Brings this agent to the desired state the balancer pushed: the model, the
+engine built with the inference parameters, the chat template.
+
+A failure never ends the agent: it is reported as an issue and tried again
+with backoff, until it succeeds or a newer desired state arrives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from paddler.agent.agent_status_board import AgentStatusBoard
+from paddler.agent.conversation_prompt import ChatTemplateError, ConversationPrompt
+from paddler.agent.engine_config import EngineConfig, KvCacheType
+from paddler.agent.inference_engine import InferenceEngine, ModelLoadError
+from paddler.agent.model_resolver import DownloadProgress, ModelResolver, ResolveFailed
+from paddler.protocol.agent_desired_model import describe_model
+from paddler.protocol.agent_status import AgentIssue, AgentStateApplicationStatus, issue
+from paddler.protocol.balancer_desired_state import AgentDesiredState
+from paddler.protocol.inference_parameters import InferenceParameters, KvCacheDtype
+
+logger = logging.getLogger(__name__)
+
+RETRY_INITIAL_S = 1.0
+RETRY_MAX_S = 30.0
+# In-flight requests get this long to finish before a new engine replaces theirs.
+DRAIN_TIMEOUT_S = 30.0
+
+_KV_CACHE_TYPES = {
+    KvCacheDtype.F32: KvCacheType.F32,
+    KvCacheDtype.F16: KvCacheType.F16,
+    KvCacheDtype.BF16: KvCacheType.BF16,
+    KvCacheDtype.Q8_0: KvCacheType.Q8_0,
+    KvCacheDtype.Q4_0: KvCacheType.Q4_0,
+    KvCacheDtype.Q4_1: KvCacheType.Q4_1,
+    KvCacheDtype.Q5_0: KvCacheType.Q5_0,
+    KvCacheDtype.Q5_1: KvCacheType.Q5_1,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ServingModel:
+    """What requests run against; replaced whole on every reconciliation."""
+
+    engine: InferenceEngine
+    parameters: InferenceParameters
+    # None when the model has no usable template: raw prompts still work.
+    prompt: ConversationPrompt | None
+    chat_template_override: str | None
+
+
+class _NotAppliable(Exception):
+    def __init__(self, problem: AgentIssue) -> None:
+        self.problem = problem
+
+
+class _Retry(Exception):
+    def __init__(self, problem: AgentIssue) -> None:
+        self.problem = problem
+
+
+class Reconciler:
+    def __init__(
+        self, board: AgentStatusBoard, resolver_cache_dir: Path, slots: int, threads: int = 0
+    ) -> None:
+        self._board = board
+        self._resolver = ModelResolver(resolver_cache_dir, self._on_download_progress)
+        self._slots = slots
+        self._threads = threads
+        self._desired: AgentDesiredState | None = None
+        self._applied: AgentDesiredState | None = None
+        self._wake = asyncio.Event()
+        self.serving: ServingModel | None = None
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._accepting = True
+        board.slots_processing = self._slots_processing
+
+    def _slots_processing(self) -> int:
+        return self.serving.engine.status().slots_processing if self.serving else 0
+
+    def set_desired_state(self, state: AgentDesiredState) -> None:
+        self._desired = state
+        self._wake.set()
+
+    @contextlib.contextmanager
+    def lease(self) -> Iterator[ServingModel | None]:
+        """The model to serve one request with, or None (no model, or one being replaced).
+
+        The engine is not replaced while a lease is held.
+        """
+        if not self._accepting or self.serving is None:
+            yield None
+            return
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            yield self.serving
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.set()
+
+    async def run(self, shutdown: asyncio.Event) -> None:
+        try:
+            while not shutdown.is_set():
+                await _first_of(self._wake, shutdown)
+                if shutdown.is_set():
+                    return
+                self._wake.clear()
+                await self._reconcile_with_retries(shutdown)
+        finally:
+            await self._replace(None)
+
+    async def _reconcile_with_retries(self, shutdown: asyncio.Event) -> None:
+        delay = RETRY_INITIAL_S
+        while self._desired is not None and self._desired != self._applied:
+            desired = self._desired
+            try:
+                await self._apply(desired)
+                self._applied = desired
+                self._board.update(state_application_status=AgentStateApplicationStatus.APPLIED, issues=[])
+                return
+            except _NotAppliable as failure:
+                self._applied = desired  # trying again cannot help; wait for a new state
+                self._board.update(
+                    state_application_status=AgentStateApplicationStatus.ATTEMPTED_AND_NOT_APPLIABLE,
+                    issues=[failure.problem],
+                )
+                return
+            except _Retry as failure:
+                logger.warning("desired state not applied: %s; retry in %.1f s", failure.problem, delay)
+                self._board.update(
+                    state_application_status=AgentStateApplicationStatus.ATTEMPTED_AND_RETRYING,
+                    issues=[failure.problem],
+                )
+            # Jitter: agents that failed together do not retry together.
+            # A newer desired state or a shutdown ends the wait early.
+            await _first_of(self._wake, shutdown, timeout_s=delay * random.uniform(0.8, 1.2))
+            if shutdown.is_set():
+                return
+            self._wake.clear()
+            delay = min(delay * 2, RETRY_MAX_S)
+
+    async def _apply(self, desired: AgentDesiredState) -> None:
+        self._board.update(state_application_status=AgentStateApplicationStatus.FRESH)
+        parameters = desired.inference_parameters
+        override = desired.chat_template_override.content if desired.chat_template_override else None
+        if override is not None:
+            try:
+                ConversationPrompt(override)
+            except ChatTemplateError as error:
+                raise _NotAppliable(issue("ChatTemplateDoesNotCompile", str(error))) from error
+        for dtype in (parameters.k_cache_dtype, parameters.v_cache_dtype):
+            if dtype not in _KV_CACHE_TYPES:
+                raise _NotAppliable(issue("KvCacheDtypeNotSupported", dtype.value))
+
+        current = self._applied
+        if (
+            current is not None
+            and self.serving is not None
+            and current.model == desired.model
+            and current.inference_parameters == parameters
+        ):
+            # Only the chat template changed: no new engine needed.
+            self.serving = ServingModel(
+                self.serving.engine, parameters, self._prompt(self.serving.engine, override)[0], override
+            )
+            self._board.update(uses_chat_template_override=override is not None)
+            return
+
+        resolved = await self._resolver.resolve(desired.model)
+        if isinstance(resolved, ResolveFailed):
+            if resolved.retry:
+                raise _Retry(resolved.issue)
+            raise _NotAppliable(resolved.issue)
+        if resolved is None:
+            await self._replace(None)
+            self._board.update(model_path=None, uses_chat_template_override=False)
+            return
+
+        config = EngineConfig(
+            context_size=parameters.context_size,
+            slots=self._slots,
+            n_batch=parameters.n_batch,
+            n_ubatch=min(512, parameters.n_batch),
+            n_gpu_layers=parameters.n_gpu_layers,
+            threads=self._threads,
+            k_cache_type=_KV_CACHE_TYPES[parameters.k_cache_dtype],
+            v_cache_type=_KV_CACHE_TYPES[parameters.v_cache_dtype],
+        )
+        await self._replace(None)
+        logger.info("loading %s", describe_model(desired.model))
+        try:
+            engine = await InferenceEngine.load(str(resolved), config)
+        except (ModelLoadError, ValueError) as error:
+            self._board.update(model_path=None)
+            raise _Retry(issue("ModelCannotBeLoaded", f"{resolved}: {error}")) from error
+        prompt, template_issue = self._prompt(engine, override)
+        self.serving = ServingModel(engine, parameters, prompt, override)
+        self._accepting = True
+        self._board.update(
+            slots_total=engine.slots,
+            model_path=str(resolved),
+            uses_chat_template_override=override is not None,
+        )
+        if template_issue is not None:
+            # Raw prompts work without a template: applied, with the issue shown.
+            self._board.update(issues=[template_issue])
+
+    @staticmethod
+    def _prompt(
+        engine: InferenceEngine, override: str | None
+    ) -> tuple[ConversationPrompt | None, AgentIssue | None]:
+        template = override if override is not None else engine.chat_template()
+        if not template:
+            return None, issue("UnableToFindChatTemplate", "the model has no chat template")
+        try:
+            return ConversationPrompt(template), None
+        except ChatTemplateError as error:
+            return None, issue("ChatTemplateDoesNotCompile", str(error))
+
+    async def _replace(self, serving: ServingModel | None) -> None:
+        """Drains the requests on the current engine, closes it, installs `serving`."""
+        old = self.serving
+        if old is None:
+            self.serving = serving
+            return
+        self._accepting = False
+        self._board.update(slots_total=0)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(DRAIN_TIMEOUT_S):
+                await self._idle.wait()
+        # Requests still running after the drain timeout end with SHUTTING_DOWN.
+        await old.engine.close()
+        self.serving = serving
+        self._accepting = True
+
+    def _on_download_progress(self, progress: DownloadProgress) -> None:
+        self._board.update(
+            download_filename=progress.filename,
+            download_current=progress.current,
+            download_total=progress.total,
+            download_indeterminate=progress.indeterminate,
+        )
+
+
+async def _first_of(*events: asyncio.Event, timeout_s: float | None = None) -> None:
+    waits = [asyncio.create_task(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waits, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()

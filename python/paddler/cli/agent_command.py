@@ -1,0 +1,51 @@
+"""`python -m paddler agent`: serves a model for a balancer, as it tells."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from typing import Any
+
+from paddler.cli.event_loop import run_until_signalled
+
+
+def register(commands: Any) -> None:
+    parser: argparse.ArgumentParser = commands.add_parser("agent", help=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--management-addr", required=True, help="HOST:PORT of the balancer's management service"
+    )
+    parser.add_argument("--slots", type=int, required=True, help="requests served at once")
+    parser.add_argument("--name", help="shown in the balancer's agent list")
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads; 0: one per physical core")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.slots < 1:
+        print("error: --slots must be at least 1", file=sys.stderr)
+        return 2
+    if args.threads < 0:
+        print("error: --threads must not be negative", file=sys.stderr)
+        return 2
+    from paddler.balancer.http_server import split_address
+
+    try:
+        split_address(args.management_addr)
+    except ValueError as error:
+        print(f"error: --management-addr: {error}", file=sys.stderr)
+        return 2
+    # Imported here: the native module is only loaded by commands that need it.
+    from paddler.bootstrap.agent_bootstrap import AgentConfig, run_agent
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = AgentConfig(
+        management_addr=args.management_addr, slots=args.slots, name=args.name, threads=args.threads
+    )
+
+    async def main(shutdown: asyncio.Event) -> None:
+        await run_agent(config, shutdown)
+
+    return run_until_signalled(main, (signal.SIGINT, signal.SIGTERM))

@@ -1,0 +1,224 @@
+"""A cluster of real processes: one balancer and agents, on free loopback ports,
+serving the real SmolLM2. Tests wait for states, never for fixed times."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from tests.model_cards import smollm2
+
+STARTUP_TIMEOUT_S = 20.0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def smollm2_state(**inference_parameters: Any) -> dict[str, Any]:
+    """A desired state serving SmolLM2 small and greedy: fast and repeatable."""
+    parameters = {"context_size": 1024, "n_batch": 512, "temperature": 0.0, **inference_parameters}
+    return {"model": {"LocalToAgent": str(smollm2())}, "inference_parameters": parameters}
+
+
+def chat_prompt(question: str) -> str:
+    return f"<|im_start|>user\n{question}<|im_end|>\n<|im_start|>assistant\n"
+
+
+async def wait_until(
+    condition: Callable[[], Awaitable[Any]], timeout_s: float = STARTUP_TIMEOUT_S, what: str = "a condition"
+) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        result = await condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+@dataclass
+class Process:
+    popen: subprocess.Popen[bytes]
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout_s: float = 10.0) -> int:
+        if self.popen.poll() is None:
+            self.popen.send_signal(sig)
+            try:
+                self.popen.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+        return self.popen.returncode
+
+
+@dataclass
+class Cluster:
+    tmp_path: Path
+    http: httpx.AsyncClient
+    management_addr: str = field(default_factory=lambda: f"127.0.0.1:{free_port()}")
+    inference_addr: str = field(default_factory=lambda: f"127.0.0.1:{free_port()}")
+    balancer: Process | None = None
+    agents: list[Process] = field(default_factory=list)
+    _started: int = 0
+
+    @property
+    def management_url(self) -> str:
+        return f"http://{self.management_addr}"
+
+    @property
+    def inference_url(self) -> str:
+        return f"http://{self.inference_addr}"
+
+    def _spawn(self, name: str, *args: str) -> Process:
+        self._started += 1
+        log = self.tmp_path / f"{self._started:02d}-{name}.log"
+        cache = str(self.tmp_path / "cache")
+        environment = {**os.environ, "PYTHONUNBUFFERED": "1", "PADDLER_CACHE_DIR": cache}
+        with log.open("wb") as output:
+            popen = subprocess.Popen(
+                [sys.executable, "-m", "paddler", *args],
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                env=environment,
+            )
+        return Process(popen, log)
+
+    async def start_balancer(self, *extra: str) -> Process:
+        self.balancer = self._spawn(
+            "balancer",
+            "balancer",
+            "--management-addr",
+            self.management_addr,
+            "--inference-addr",
+            self.inference_addr,
+            *extra,
+        )
+        balancer = self.balancer
+
+        async def healthy() -> bool:
+            if balancer.popen.poll() is not None:
+                raise AssertionError(f"the balancer exited:\n{balancer.output()}")
+            try:
+                management = await self.http.get(f"{self.management_url}/health")
+                inference = await self.http.get(f"{self.inference_url}/health")
+            except httpx.TransportError:
+                return False
+            return management.status_code == inference.status_code == 200
+
+        await wait_until(healthy, what="the balancer to listen")
+        return balancer
+
+    def start_agent(self, name: str, slots: int = 2) -> Process:
+        agent = self._spawn(
+            f"agent-{name}",
+            "agent",
+            "--management-addr",
+            self.management_addr,
+            "--slots",
+            str(slots),
+            "--name",
+            name,
+            "--threads",
+            "1",
+        )
+        self.agents.append(agent)
+        return agent
+
+    async def agents_snapshot(self) -> list[dict[str, Any]]:
+        response = await self.http.get(f"{self.management_url}/api/v1/agents")
+        response.raise_for_status()
+        agents: list[dict[str, Any]] = response.json()["agents"]
+        return agents
+
+    async def wait_for_agents(
+        self,
+        condition: Callable[[list[dict[str, Any]]], bool],
+        what: str,
+        timeout_s: float = STARTUP_TIMEOUT_S,
+    ) -> list[dict[str, Any]]:
+        async def check() -> list[dict[str, Any]] | None:
+            agents = await self.agents_snapshot()
+            return agents if condition(agents) else None
+
+        try:
+            result: list[dict[str, Any]] = await wait_until(check, timeout_s, what)
+        except AssertionError as error:
+            logs = "\n".join(agent.output()[-3000:] for agent in self.agents)
+            snapshot = await self.agents_snapshot()
+            raise AssertionError(f"timed out waiting for {what}; agents: {snapshot}\n{logs}") from error
+        return result
+
+    async def wait_for_serving_agents(self, count: int) -> list[dict[str, Any]]:
+        def serving(agents: list[dict[str, Any]]) -> bool:
+            applied = [a for a in agents if a["state_application_status"] == "Applied" and a["slots_total"]]
+            return len(applied) >= count
+
+        return await self.wait_for_agents(serving, f"{count} agents serving the model")
+
+    async def put_state(self, state: dict[str, Any]) -> None:
+        response = await self.http.put(f"{self.management_url}/api/v1/balancer_desired_state", json=state)
+        assert response.status_code == 204, response.text
+
+    async def serve_smollm2(self, agents: int = 1, slots: int = 2, **parameters: Any) -> None:
+        """Starts `agents` agents and sets the desired state to SmolLM2; returns once all serve."""
+        await self.put_state(smollm2_state(**parameters))
+        for number in range(agents):
+            self.start_agent(f"agent-{number}", slots)
+        await self.wait_for_serving_agents(agents)
+
+    async def raw_prompt_lines(self, prompt: str, max_tokens: int) -> list[dict[str, Any]]:
+        response = await self.http.post(
+            f"{self.inference_url}/api/v1/continue_from_raw_prompt",
+            json={"raw_prompt": prompt, "max_tokens": max_tokens},
+        )
+        assert response.status_code == 200, response.text
+        return [orjson.loads(line) for line in response.text.splitlines() if line]
+
+    def stop_all(self) -> None:
+        for agent in self.agents:
+            agent.stop()
+        if self.balancer is not None:
+            self.balancer.stop()
+
+
+@pytest.fixture
+async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
+    """A cluster with no balancer yet: tests start it with the flags they need."""
+    async with httpx.AsyncClient(timeout=30.0) as http:
+        cluster = Cluster(tmp_path, http)
+        try:
+            yield cluster
+        finally:
+            with contextlib.suppress(Exception):
+                cluster.stop_all()
+
+
+def token_text(lines: list[dict[str, Any]]) -> str:
+    return "".join(
+        line["Response"]["response"]["GeneratedToken"].get("ContentToken", "")
+        for line in lines
+        if "Response" in line and isinstance(line["Response"]["response"], dict)
+    )
