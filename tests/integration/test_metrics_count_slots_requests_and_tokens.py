@@ -1,0 +1,24 @@
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.integration.conftest import Cluster, chat_prompt
+
+
+async def test_metrics_count_slots_requests_and_tokens(cluster: Cluster) -> None:
+    await cluster.start_balancer()
+    await cluster.serve_smollm2(agents=1, slots=2)
+    lines = await cluster.raw_prompt_lines(chat_prompt("Say hello."), max_tokens=4)
+
+    response = await cluster.http.get(f"{cluster.management_url}/metrics")
+
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+    assert samples[("paddler_slots_total", ())] == 2
+    assert samples[("paddler_slots_processing", ())] == 0
+    assert samples[("paddler_requests_buffered", ())] == 0
+    assert samples[("paddler_requests_total", (("outcome", "ok"),))] == 1
+    assert samples[("paddler_tokens_generated_total", ())] == len(lines) - 1
+    assert samples[("paddler_time_to_first_token_seconds_count", ())] == 1
+    assert samples[("paddler_queue_wait_seconds_count", ())] == 1
