@@ -1,10 +1,12 @@
+from typing import Any
+
 import orjson
 import pytest
 import websockets
 
 from tests.integration.conftest import Cluster
 
-VALID = {
+VALID: dict[str, dict[str, Any]] = {
     "/api/v1/balancer_desired_state": {"model": "None"},
     "/api/v1/continue_from_raw_prompt": {"raw_prompt": "Hi", "max_tokens": 1},
     "/api/v1/continue_from_conversation_history": {
