@@ -16,8 +16,6 @@ import httpx
 from paddler.protocol.agent_desired_model import AgentDesiredModel, HuggingFace, LocalToAgent, Url
 from paddler.protocol.agent_status import AgentIssue, issue
 
-_CHUNK_BYTES = 1 << 20
-
 
 def default_cache_dir() -> Path:
     explicit = os.environ.get("PADDLER_CACHE_DIR")
@@ -107,7 +105,9 @@ class ModelResolver:
             current = have
             self._on_progress(DownloadProgress(filename, current, total, indeterminate=total == 0))
             with partial.open("ab" if have else "wb") as file:
-                async for chunk in response.aiter_bytes(_CHUNK_BYTES):
+                # Unsized chunks: every byte received is on disk before an error can
+                # interrupt, so a resumed download starts exactly where this one ended.
+                async for chunk in response.aiter_bytes():
                     file.write(chunk)
                     current += len(chunk)
                     self._on_progress(DownloadProgress(filename, current, total, indeterminate=total == 0))
