@@ -92,11 +92,11 @@ class Cluster:
     def inference_url(self) -> str:
         return f"http://{self.inference_addr}"
 
-    def _spawn(self, name: str, *args: str) -> Process:
+    def _spawn(self, name: str, *args: str, env: dict[str, str] | None = None) -> Process:
         self._started += 1
         log = self.tmp_path / f"{self._started:02d}-{name}.log"
         cache = str(self.tmp_path / "cache")
-        environment = {**os.environ, "PYTHONUNBUFFERED": "1", "PADDLER_CACHE_DIR": cache}
+        environment = {**os.environ, "PYTHONUNBUFFERED": "1", "PADDLER_CACHE_DIR": cache, **(env or {})}
         with log.open("wb") as output:
             popen = subprocess.Popen(
                 [sys.executable, "-m", "paddler", *args],
@@ -131,7 +131,7 @@ class Cluster:
         await wait_until(healthy, what="the balancer to listen")
         return balancer
 
-    def start_agent(self, name: str, slots: int = 2) -> Process:
+    def start_agent(self, name: str, slots: int = 2, env: dict[str, str] | None = None) -> Process:
         agent = self._spawn(
             f"agent-{name}",
             "agent",
@@ -143,6 +143,7 @@ class Cluster:
             name,
             "--threads",
             "1",
+            env=env,
         )
         self.agents.append(agent)
         return agent

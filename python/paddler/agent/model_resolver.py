@@ -121,6 +121,7 @@ class ModelResolver:
             EntryNotFoundError,
             GatedRepoError,
             HfHubHTTPError,
+            LocalEntryNotFoundError,
             RepositoryNotFoundError,
             RevisionNotFoundError,
         )
@@ -136,6 +137,10 @@ class ModelResolver:
                 revision=reference.revision,
                 cache_dir=self._cache_dir / "huggingface",
             )
+        except LocalEntryNotFoundError as error:
+            # The hub could not be reached (and the file is not cached): not
+            # a missing model, a download to try again.
+            return ResolveFailed(issue("ModelCannotBeDownloaded", f"{name}: {error}"), retry=True)
         except GatedRepoError:
             return ResolveFailed(issue("HuggingFacePermissions", name), retry=True)
         except (RepositoryNotFoundError, RevisionNotFoundError, EntryNotFoundError):
