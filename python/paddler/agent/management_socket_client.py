@@ -29,6 +29,8 @@ RECONNECT_MAX_S = 5.0
 STATUS_INTERVAL_S = 1.0
 # Bursts of changes (a download's progress) are sent at most this often.
 STATUS_MIN_GAP_S = 0.05
+# On SIGTERM, requests in flight get this long to finish before the agent leaves.
+DRAIN_TIMEOUT_S = 30.0
 
 _REQUEST_METHODS = frozenset(
     {
@@ -128,6 +130,9 @@ class ManagementSocketClient:
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             if shutdown.is_set():
+                # Drain: no new work (zero slots reported), the running requests finish.
+                self._reconciler.stop_accepting()
+                await self._handler.drain(DRAIN_TIMEOUT_S)
                 with contextlib.suppress(Exception):
                     await connection.send(
                         orjson.dumps(agent_socket.notification(AgentMethod.DEREGISTER_AGENT, {})).decode()

@@ -90,6 +90,11 @@ class Reconciler:
         self._desired = state
         self._wake.set()
 
+    def stop_accepting(self) -> None:
+        """Shutting down: no new requests (the balancer sees zero slots), running ones finish."""
+        self._accepting = False
+        self._board.update(slots_total=0)
+
     @contextlib.contextmanager
     def lease(self) -> Iterator[ServingModel | None]:
         """The model to serve one request with, or None (no model, or one being replaced).

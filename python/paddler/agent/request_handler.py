@@ -91,6 +91,11 @@ class RequestHandler:
         if task is not None:
             task.cancel()
 
+    async def drain(self, timeout_s: float) -> None:
+        """Waits for the requests in flight to finish, for at most `timeout_s`."""
+        if self._tasks:
+            await asyncio.wait(list(self._tasks.values()), timeout=timeout_s)
+
     def cancel_all(self) -> None:
         """The balancer is gone: nobody can receive these answers any more."""
         for task in list(self._tasks.values()):

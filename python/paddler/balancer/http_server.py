@@ -36,7 +36,9 @@ def split_address(address: str) -> tuple[str, int]:
 
 
 class HttpServer:
-    def __init__(self, app: ASGIApp, address: str, name: str) -> None:
+    def __init__(
+        self, app: ASGIApp, address: str, name: str, graceful_shutdown_s: float = GRACEFUL_SHUTDOWN_S
+    ) -> None:
         host, port = split_address(address)
         self.name = name
         self._server = _EmbeddedServer(
@@ -48,7 +50,7 @@ class HttpServer:
                 lifespan="off",
                 log_level="warning",
                 access_log=False,
-                timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+                timeout_graceful_shutdown=int(graceful_shutdown_s),
                 ws_ping_interval=5.0,
                 ws_ping_timeout=10.0,
                 ws_max_size=64 * 1024 * 1024,

@@ -82,7 +82,8 @@ class InferenceService:
                 )
             )
         self.app = Starlette(routes=routes, middleware=middleware)
-        self._server = HttpServer(self.app, address, "inference service")
+        # On shutdown, streams in flight get this long to finish.
+        self._server = HttpServer(self.app, address, "inference service", graceful_shutdown_s=30)
 
     def _endpoint(self, adapter: TypeAdapter[Any], method: BalancerMethod) -> Any:
         async def endpoint(request: Request) -> Response:

@@ -36,7 +36,10 @@ async def run_balancer(config: BalancerConfig, shutdown: asyncio.Event) -> None:
     await reconciliation.load()
     relay = RequestRelay(buffered_requests, metrics, config.inference_item_timeout_ms / 1000)
 
-    services: list[Service] = [
+    inference_stop = asyncio.Event()
+    management_stop = asyncio.Event()
+    inference = InferenceService(config.inference_addr, relay, config.inference_cors_allowed_hosts)
+    background: list[Service] = [
         reconciliation,
         ManagementService(
             config.management_addr,
@@ -46,10 +49,9 @@ async def run_balancer(config: BalancerConfig, shutdown: asyncio.Event) -> None:
             metrics,
             config.management_cors_allowed_hosts,
         ),
-        InferenceService(config.inference_addr, relay, config.inference_cors_allowed_hosts),
     ]
     if config.statsd_addr:
-        services.append(
+        background.append(
             StatsdReporter(
                 config.statsd_addr,
                 config.statsd_prefix,
@@ -63,17 +65,23 @@ async def run_balancer(config: BalancerConfig, shutdown: asyncio.Event) -> None:
     if config.compat_openai_addr:
         logger.warning("the OpenAI compatible service is not available yet; --compat-openai-addr is ignored")
 
-    tasks = [asyncio.create_task(service.run(shutdown)) for service in services]
+    inference_task = asyncio.create_task(inference.run(inference_stop))
+    background_tasks = [asyncio.create_task(service.run(management_stop)) for service in background]
     stopping = asyncio.create_task(shutdown.wait())
-    await asyncio.wait({*tasks, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    await asyncio.wait({inference_task, *background_tasks, stopping}, return_when=asyncio.FIRST_COMPLETED)
     # Whatever ended first (a signal, or a service that could not start),
-    # everything else stops too.
+    # everything stops, in order: no new requests (buffered ones get 503),
+    # the streams in flight finish (up to the inference service's drain
+    # timeout) while agents are still connected, then agents and the rest.
     shutdown.set()
+    stopping.cancel()
     buffered_requests.shut_down()
+    inference_stop.set()
+    inference_result = await asyncio.gather(inference_task, return_exceptions=True)
+    management_stop.set()
     for agent in list(pool.agents.values()):
         agent.close()
-    results = await asyncio.gather(*tasks, return_exceptions=True)
-    stopping.cancel()
-    for result in results:
+    background_results = await asyncio.gather(*background_tasks, return_exceptions=True)
+    for result in [*inference_result, *background_results]:
         if isinstance(result, BaseException):
             raise result

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from paddler.cli import agent_command, balancer_command, demo_command
+from paddler.cli import agent_command, balancer_command, demo_command, quickstart_command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -15,6 +15,7 @@ def build_parser() -> argparse.ArgumentParser:
     agent_command.register(commands)
     balancer_command.register(commands)
     demo_command.register(commands)
+    quickstart_command.register(commands)
     return parser
 
 
