@@ -80,6 +80,7 @@ class Cluster:
     http: httpx.AsyncClient
     management_addr: str = field(default_factory=lambda: f"127.0.0.1:{free_port()}")
     inference_addr: str = field(default_factory=lambda: f"127.0.0.1:{free_port()}")
+    openai_addr: str = field(default_factory=lambda: f"127.0.0.1:{free_port()}")
     balancer: Process | None = None
     agents: list[Process] = field(default_factory=list)
     _started: int = 0
@@ -91,6 +92,10 @@ class Cluster:
     @property
     def inference_url(self) -> str:
         return f"http://{self.inference_addr}"
+
+    @property
+    def openai_url(self) -> str:
+        return f"http://{self.openai_addr}/v1"
 
     def _spawn(self, name: str, *args: str, env: dict[str, str] | None = None) -> Process:
         self._started += 1

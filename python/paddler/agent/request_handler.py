@@ -20,7 +20,13 @@ from paddler.agent.generation_event import (
 from paddler.agent.reconciler import Reconciler, ServingModel
 from paddler.agent.sampling_config import SamplingConfig
 from paddler.protocol import agent_socket
-from paddler.protocol.agent_socket import AgentMethod, BalancerMethod, RpcErrorCode
+from paddler.protocol.agent_socket import (
+    SAMPLING_OVERRIDES,
+    AgentMethod,
+    BalancerMethod,
+    RpcErrorCode,
+    SamplingOverrides,
+)
 from paddler.protocol.body_validation import InvalidBody, decode_python
 from paddler.protocol.inference_request import (
     CONTINUE_FROM_CONVERSATION_HISTORY,
@@ -114,12 +120,16 @@ class RequestHandler:
             self.send(agent_socket.error(request_id, RpcErrorCode.INTERNAL_ERROR, f"agent error: {error}"))
 
     async def _dispatch(self, request_id: str, method: Any, params: Any) -> Any:
+        overrides = SamplingOverrides()
+        if isinstance(params, dict) and "sampling" in params:
+            params = dict(params)
+            overrides = _decode(SAMPLING_OVERRIDES, params.pop("sampling"))
         if method == BalancerMethod.CONTINUE_FROM_RAW_PROMPT:
             raw = _decode(CONTINUE_FROM_RAW_PROMPT, params)
-            return await self._generate(request_id, raw)
+            return await self._generate(request_id, raw, overrides)
         if method == BalancerMethod.CONTINUE_FROM_CONVERSATION_HISTORY:
             conversation = _decode(CONTINUE_FROM_CONVERSATION_HISTORY, params)
-            return await self._generate(request_id, conversation)
+            return await self._generate(request_id, conversation, overrides)
         if method == BalancerMethod.GET_MODEL_METADATA:
             serving = self._reconciler.serving
             return None if serving is None else {"metadata": serving.engine.metadata()}
@@ -133,7 +143,10 @@ class RequestHandler:
         raise _Reply(RpcErrorCode.METHOD_NOT_FOUND, f"unknown method {method!r}")
 
     async def _generate(
-        self, request_id: str, params: ContinueFromRawPromptParams | ContinueFromConversationHistoryParams
+        self,
+        request_id: str,
+        params: ContinueFromRawPromptParams | ContinueFromConversationHistoryParams,
+        overrides: SamplingOverrides,
     ) -> Any:
         if params.grammar is not None:
             raise _Reply(RpcErrorCode.NOT_SUPPORTED, "grammars are not supported by this agent yet")
@@ -149,7 +162,7 @@ class RequestHandler:
                     return prompt
             else:
                 prompt = params.raw_prompt
-            sampling = _sampling(serving, params.max_tokens)
+            sampling = _sampling(serving, params.max_tokens, overrides)
             self._board.changed.set()
             try:
                 return await self._stream(request_id, serving, prompt, sampling)
@@ -210,20 +223,27 @@ def _render(params: ContinueFromConversationHistoryParams, serving: ServingModel
         return {"ChatTemplateError": str(error)}
 
 
-def _sampling(serving: ServingModel, max_tokens: int) -> SamplingConfig:
+def _sampling(serving: ServingModel, max_tokens: int, overrides: SamplingOverrides) -> SamplingConfig:
     parameters = serving.parameters
+
+    def pick(override: float | None, default: float) -> float:
+        return default if override is None else override
+
     try:
         return SamplingConfig(
-            temperature=parameters.temperature,
+            temperature=pick(overrides.temperature, parameters.temperature),
             top_k=parameters.top_k,
-            top_p=parameters.top_p,
+            top_p=pick(overrides.top_p, parameters.top_p),
             min_p=parameters.min_p,
             repeat_penalty=parameters.penalty_repeat,
-            presence_penalty=parameters.penalty_presence,
-            frequency_penalty=parameters.penalty_frequency,
+            presence_penalty=pick(overrides.presence_penalty, parameters.penalty_presence),
+            frequency_penalty=pick(overrides.frequency_penalty, parameters.penalty_frequency),
             penalty_last_n=parameters.penalty_last_n,
             # -1: as many as the slot's context holds.
             max_tokens=serving.engine.slot_context_size if max_tokens < 0 else max_tokens,
+            stop=tuple(overrides.stop),
+            ignore_eos=overrides.ignore_eos,
+            **({} if overrides.seed is None else {"seed": overrides.seed}),
         )
     except ValueError as error:
         raise _Reply(RpcErrorCode.INVALID_PARAMS, str(error)) from error

@@ -11,6 +11,7 @@ from paddler.balancer.balancer_metrics import BalancerMetrics
 from paddler.balancer.buffered_request_manager import BufferedRequestManager
 from paddler.balancer.inference_service import InferenceService
 from paddler.balancer.management_service import ManagementService
+from paddler.balancer.openai_service import OpenAIService
 from paddler.balancer.reconciliation_service import ReconciliationService
 from paddler.balancer.request_relay import RequestRelay
 from paddler.balancer.state_database import open_state_database
@@ -62,13 +63,15 @@ async def run_balancer(config: BalancerConfig, shutdown: asyncio.Event) -> None:
         )
     if config.web_admin_panel_addr:
         logger.warning("the web admin panel is not built in this version; --web-admin-panel-addr is ignored")
-    if config.compat_openai_addr:
-        logger.warning("the OpenAI compatible service is not available yet; --compat-openai-addr is ignored")
 
-    inference_task = asyncio.create_task(inference.run(inference_stop))
+    front: list[Service] = [inference]
+    if config.compat_openai_addr:
+        front.append(OpenAIService(config.compat_openai_addr, relay, reconciliation))
+
+    front_tasks = [asyncio.create_task(service.run(inference_stop)) for service in front]
     background_tasks = [asyncio.create_task(service.run(management_stop)) for service in background]
     stopping = asyncio.create_task(shutdown.wait())
-    await asyncio.wait({inference_task, *background_tasks, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    await asyncio.wait({*front_tasks, *background_tasks, stopping}, return_when=asyncio.FIRST_COMPLETED)
     # Whatever ended first (a signal, or a service that could not start),
     # everything stops, in order: no new requests (buffered ones get 503),
     # the streams in flight finish (up to the inference service's drain
@@ -77,7 +80,7 @@ async def run_balancer(config: BalancerConfig, shutdown: asyncio.Event) -> None:
     stopping.cancel()
     buffered_requests.shut_down()
     inference_stop.set()
-    inference_result = await asyncio.gather(inference_task, return_exceptions=True)
+    inference_result = await asyncio.gather(*front_tasks, return_exceptions=True)
     management_stop.set()
     for agent in list(pool.agents.values()):
         agent.close()

@@ -80,7 +80,12 @@ def run(args: argparse.Namespace) -> int:
     )
     # Refused before anything starts, with a message rather than a traceback.
     try:
-        for address in (config.inference_addr, config.management_addr, config.statsd_addr):
+        for address in (
+            config.inference_addr,
+            config.management_addr,
+            config.compat_openai_addr,
+            config.statsd_addr,
+        ):
             if address:
                 split_address(address)
         open_state_database(config.state_database)
@@ -88,9 +93,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    openai = f", OpenAI http://{config.compat_openai_addr}/v1" if config.compat_openai_addr else ""
     print(
         f"paddler balancer: inference http://{config.inference_addr}, "
-        f"management http://{config.management_addr}",
+        f"management http://{config.management_addr}{openai}",
         flush=True,
     )
 

@@ -66,7 +66,23 @@ class UpdateAgentStatusParams(StrictModel):
     status: AgentStatus
 
 
+class SamplingOverrides(StrictModel):
+    """Per-request sampling that replaces the desired state's, for the OpenAI API.
+
+    Internal: it rides along a generating request's params as `sampling`.
+    """
+
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    top_p: float | None = Field(default=None, ge=0.0, le=1.0)
+    presence_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
+    frequency_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
+    seed: int | None = Field(default=None, ge=0, le=0xFFFFFFFF)
+    stop: list[str] = Field(default_factory=list)
+    ignore_eos: bool = False
+
+
 REGISTER_AGENT_PARAMS = TypeAdapter(RegisterAgentParams)
+SAMPLING_OVERRIDES = TypeAdapter(SamplingOverrides)
 UPDATE_AGENT_STATUS_PARAMS = TypeAdapter(UpdateAgentStatusParams)
 
 

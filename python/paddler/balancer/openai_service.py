@@ -1,0 +1,259 @@
+"""The OpenAI compatible API (`--compat-openai-addr`), on top of the same relay."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from typing import Any
+
+import orjson
+from pydantic import TypeAdapter
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from paddler.balancer.http_body import read_body
+from paddler.balancer.http_server import HttpServer
+from paddler.balancer.management_service import health, json_response
+from paddler.balancer.reconciliation_service import ReconciliationService
+from paddler.balancer.request_relay import Relayed, RelayFinished, RequestRelay
+from paddler.protocol.agent_desired_model import HuggingFace, LocalToAgent, Url
+from paddler.protocol.agent_socket import BalancerMethod
+from paddler.protocol.body_validation import InvalidBody, decode_json
+from paddler.protocol.openai_request import (
+    CHAT_COMPLETION_REQUEST,
+    COMPLETION_REQUEST,
+    ChatCompletionRequest,
+    CompletionRequest,
+)
+
+_ERROR_TYPES = {400: "invalid_request_error", 404: "not_found_error", 413: "invalid_request_error"}
+
+
+def openai_error(status_code: int, message: str, param: str | None = None) -> Response:
+    body = {
+        "error": {
+            "message": message,
+            "type": _ERROR_TYPES.get(status_code, "server_error"),
+            "param": param,
+            "code": None,
+        }
+    }
+    return Response(orjson.dumps(body), status_code=status_code, media_type="application/json")
+
+
+def _sse(value: Any) -> bytes:
+    return b"data: " + orjson.dumps(value) + b"\n\n"
+
+
+class _Generation:
+    """What the relay gave for one request, as text, usage and an ending."""
+
+    def __init__(self) -> None:
+        self.usage: dict[str, int] = {}
+        # (code, message) when the request failed.
+        self.error: tuple[int, str] | None = None
+
+    def texts(self, event: Relayed) -> list[str]:
+        return [
+            response["GeneratedToken"].get("ContentToken", "")
+            for response in event.responses
+            if "GeneratedToken" in response
+        ]
+
+    def finish(self, event: RelayFinished) -> None:
+        result = event.response.get("GeneratedToken", {}) if isinstance(event.response, dict) else {}
+        if "Done" in result:
+            self.usage = result["Done"].get("usage", {})
+        else:
+            variant, detail = next(iter(result.items()), ("Error", "the agent ended the request"))
+            self.error = (500, f"{variant}: {detail}")
+
+    def openai_usage(self) -> dict[str, int]:
+        completion = self.usage.get("content_tokens", 0)
+        prompt = self.usage.get("prompt_tokens", 0)
+        return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+    def finish_reason(self, limit: int) -> str:
+        return "length" if limit > 0 and self.usage.get("content_tokens", 0) >= limit else "stop"
+
+
+class OpenAIService:
+    def __init__(self, address: str, relay: RequestRelay, reconciliation: ReconciliationService) -> None:
+        self._relay = relay
+        self._reconciliation = reconciliation
+        routes = [
+            Route("/health", health),
+            Route("/v1/models", self._models, methods=["GET"]),
+            Route("/v1/chat/completions", self._chat_completions, methods=["POST"]),
+            Route("/v1/completions", self._completions, methods=["POST"]),
+            Route("/v1/embeddings", self._embeddings, methods=["POST"]),
+            Route("/v1/responses", self._responses, methods=["POST"]),
+        ]
+        self.app = Starlette(routes=routes)
+        self._server = HttpServer(self.app, address, "OpenAI service", graceful_shutdown_s=30)
+
+    async def run(self, shutdown: asyncio.Event) -> None:
+        await self._server.run(shutdown)
+
+    def _model_id(self) -> str:
+        model = self._reconciliation.desired_state.model
+        if isinstance(model, LocalToAgent):
+            return model.LocalToAgent.rsplit("/", 1)[-1]
+        if isinstance(model, HuggingFace):
+            return f"{model.HuggingFace.repo_id}/{model.HuggingFace.filename}"
+        if isinstance(model, Url):
+            return model.Url.url.rsplit("/", 1)[-1]
+        return "paddler"
+
+    async def _models(self, _request: Request) -> Response:
+        model = {"id": self._model_id(), "object": "model", "created": 0, "owned_by": "paddler"}
+        return json_response({"object": "list", "data": [model]})
+
+    async def _decode(self, request: Request, adapter: TypeAdapter[Any]) -> Any:
+        body = await read_body(request)
+        if isinstance(body, Response):
+            return openai_error(413, "the body is too large")
+        if not body.strip():
+            return openai_error(400, "the body is empty; a JSON object is expected")
+        decoded = decode_json(adapter, body)
+        if isinstance(decoded, InvalidBody):
+            return openai_error(400, decoded.message)
+        return decoded
+
+    async def _chat_completions(self, request: Request) -> Response:
+        body = await self._decode(request, CHAT_COMPLETION_REQUEST)
+        if isinstance(body, Response):
+            return body
+        assert isinstance(body, ChatCompletionRequest)
+        roles = {"developer": "system"}
+        params = {
+            "add_generation_prompt": True,
+            "conversation_history": [
+                {"role": roles.get(message.role, message.role), "content": message.text()}
+                for message in body.messages
+            ],
+            "enable_thinking": False,
+            "max_tokens": body.token_limit(),
+            "sampling": body.sampling(),
+        }
+        return await self._answer(
+            body, BalancerMethod.CONTINUE_FROM_CONVERSATION_HISTORY, params, body.token_limit(), chat=True
+        )
+
+    async def _completions(self, request: Request) -> Response:
+        body = await self._decode(request, COMPLETION_REQUEST)
+        if isinstance(body, Response):
+            return body
+        assert isinstance(body, CompletionRequest)
+        limit = body.max_tokens or -1
+        params = {"raw_prompt": body.prompt_text(), "max_tokens": limit, "sampling": body.sampling()}
+        return await self._answer(body, BalancerMethod.CONTINUE_FROM_RAW_PROMPT, params, limit, chat=False)
+
+    async def _embeddings(self, _request: Request) -> Response:
+        return openai_error(400, "embeddings are not supported yet by this server")
+
+    async def _responses(self, _request: Request) -> Response:
+        return openai_error(400, "the Responses API is not supported yet; use /v1/chat/completions")
+
+    async def _answer(
+        self,
+        body: ChatCompletionRequest | CompletionRequest,
+        method: BalancerMethod,
+        params: dict[str, Any],
+        limit: int,
+        *,
+        chat: bool,
+    ) -> Response:
+        completion_id = ("chatcmpl-" if chat else "cmpl-") + uuid.uuid4().hex
+        created = int(time.time())
+        model = body.model or self._model_id()
+        if body.stream:
+            include_usage = body.stream_options is not None and body.stream_options.include_usage
+            return StreamingResponse(
+                self._stream(completion_id, created, model, method, params, limit, chat, include_usage),
+                media_type="text/event-stream",
+                headers={"Cache-Control": "no-cache"},
+            )
+        generation = _Generation()
+        pieces: list[str] = []
+        async with aclosing(self._relay.relay(method, params)) as events:
+            async for event in events:
+                if isinstance(event, Relayed):
+                    pieces.extend(generation.texts(event))
+                elif isinstance(event, RelayFinished):
+                    generation.finish(event)
+                else:
+                    generation.error = (event.code, event.description)
+        if generation.error is not None:
+            return openai_error(*generation.error)
+        text = "".join(pieces)
+        finish_reason = generation.finish_reason(limit)
+        if chat:
+            choice: dict[str, Any] = {
+                "index": 0,
+                "message": {"role": "assistant", "content": text},
+                "finish_reason": finish_reason,
+                "logprobs": None,
+            }
+        else:
+            choice = {"index": 0, "text": text, "finish_reason": finish_reason, "logprobs": None}
+        return json_response(
+            {
+                "id": completion_id,
+                "object": "chat.completion" if chat else "text_completion",
+                "created": created,
+                "model": model,
+                "choices": [choice],
+                "usage": generation.openai_usage(),
+            }
+        )
+
+    async def _stream(
+        self,
+        completion_id: str,
+        created: int,
+        model: str,
+        method: BalancerMethod,
+        params: dict[str, Any],
+        limit: int,
+        chat: bool,
+        include_usage: bool,
+    ) -> AsyncIterator[bytes]:
+        base = {
+            "id": completion_id,
+            "object": "chat.completion.chunk" if chat else "text_completion",
+            "created": created,
+            "model": model,
+        }
+
+        def chunk(delta: dict[str, Any] | str, finish_reason: str | None = None) -> dict[str, Any]:
+            choice: dict[str, Any] = {"index": 0, "finish_reason": finish_reason, "logprobs": None}
+            choice["delta" if chat else "text"] = delta
+            return {**base, "choices": [choice]}
+
+        if chat:
+            yield _sse(chunk({"role": "assistant", "content": ""}))
+        generation = _Generation()
+        async with aclosing(self._relay.relay(method, params)) as events:
+            async for event in events:
+                if isinstance(event, Relayed):
+                    text = "".join(generation.texts(event))
+                    if text:
+                        yield _sse(chunk({"content": text} if chat else text))
+                elif isinstance(event, RelayFinished):
+                    generation.finish(event)
+                else:
+                    generation.error = (event.code, event.description)
+        if generation.error is not None:
+            code, message = generation.error
+            yield _sse({"error": {"message": message, "type": "server_error", "param": None, "code": code}})
+        else:
+            yield _sse(chunk({} if chat else "", generation.finish_reason(limit)))
+            if include_usage:
+                yield _sse({**base, "choices": [], "usage": generation.openai_usage()})
+        yield b"data: [DONE]\n\n"

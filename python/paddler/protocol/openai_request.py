@@ -1,0 +1,113 @@
+"""Request bodies of the OpenAI compatible API: what we honour, and nothing we would silently ignore.
+
+Fields the OpenAI API defines but this server cannot honour yet are accepted
+only with their neutral values (`n: 1`, `logprobs: false`, no tools); any
+other value is a 400 in OpenAI's error shape.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, TypeAdapter, model_validator
+
+from paddler.protocol.strict_model import StrictModel
+
+
+class TextPart(StrictModel):
+    type: Literal["text"]
+    text: str
+
+
+class ChatMessage(StrictModel):
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: str | list[TextPart] | None = None
+    name: str | None = None
+
+    def text(self) -> str:
+        if self.content is None:
+            return ""
+        if isinstance(self.content, str):
+            return self.content
+        return "".join(part.text for part in self.content)
+
+
+class StreamOptions(StrictModel):
+    include_usage: bool = False
+
+
+class ResponseFormat(StrictModel):
+    type: Literal["text", "json_object", "json_schema"]
+    json_schema: dict[str, Any] | None = None
+
+
+class _SamplingFields(StrictModel):
+    model: str = ""
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    top_p: float | None = Field(default=None, ge=0.0, le=1.0)
+    presence_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
+    frequency_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
+    seed: int | None = Field(default=None, ge=0, le=0xFFFFFFFF)
+    stop: str | Annotated[list[str], Field(max_length=4)] | None = None
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    n: Literal[1] = 1
+    user: str | None = None
+    # An extension (as in llama.cpp's server): generate exactly max_tokens.
+    ignore_eos: bool = False
+
+    def stop_strings(self) -> list[str]:
+        if self.stop is None:
+            return []
+        return [self.stop] if isinstance(self.stop, str) else list(self.stop)
+
+    def sampling(self) -> dict[str, Any]:
+        overrides = {
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "presence_penalty": self.presence_penalty,
+            "frequency_penalty": self.frequency_penalty,
+            "seed": self.seed,
+        }
+        sampling: dict[str, Any] = {name: value for name, value in overrides.items() if value is not None}
+        sampling["stop"] = self.stop_strings()
+        sampling["ignore_eos"] = self.ignore_eos
+        return sampling
+
+
+class ChatCompletionRequest(_SamplingFields):
+    messages: list[ChatMessage] = Field(min_length=1)
+    max_tokens: int | None = Field(default=None, ge=1)
+    max_completion_tokens: int | None = Field(default=None, ge=1)
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: Literal["none", "auto"] | None = None
+    parallel_tool_calls: bool | None = None
+    response_format: ResponseFormat | None = None
+    logprobs: Literal[False] | None = None
+
+    @model_validator(mode="after")
+    def _honourable(self) -> ChatCompletionRequest:
+        # Until the engine has grammars and tool call parsing (issue 3).
+        if self.tools:
+            raise ValueError("`tools` are not supported yet by this server")
+        if self.response_format is not None and self.response_format.type != "text":
+            kind = self.response_format.type
+            raise ValueError(f"`response_format` {kind} is not supported yet by this server")
+        return self
+
+    def token_limit(self) -> int:
+        return self.max_completion_tokens or self.max_tokens or -1
+
+
+class CompletionRequest(_SamplingFields):
+    prompt: str | Annotated[list[str], Field(min_length=1, max_length=1)]
+    max_tokens: int | None = Field(default=16, ge=1)
+    echo: Literal[False] = False
+    logprobs: None = None
+
+    def prompt_text(self) -> str:
+        return self.prompt if isinstance(self.prompt, str) else self.prompt[0]
+
+
+CHAT_COMPLETION_REQUEST = TypeAdapter(ChatCompletionRequest)
+COMPLETION_REQUEST = TypeAdapter(CompletionRequest)
