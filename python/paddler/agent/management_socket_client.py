@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections import deque
 from typing import Any
 
 import orjson
@@ -15,6 +14,7 @@ import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
 from paddler.agent.agent_status_board import AgentStatusBoard
+from paddler.agent.json_rpc_outbox import JsonRpcOutbox
 from paddler.agent.reconciler import Reconciler
 from paddler.agent.request_handler import RequestHandler
 from paddler.protocol import agent_socket
@@ -41,31 +41,6 @@ _REQUEST_METHODS = frozenset(
         BalancerMethod.GET_CHAT_TEMPLATE_OVERRIDE,
     }
 )
-
-
-class _Outbox:
-    """Messages for the socket; several that piled up leave as one JSON-RPC batch frame."""
-
-    def __init__(self) -> None:
-        self._messages: deque[dict[str, Any]] = deque()
-        self._ready = asyncio.Event()
-
-    def send(self, message: dict[str, Any]) -> None:
-        self._messages.append(message)
-        self._ready.set()
-
-    async def write_loop(self, connection: ClientConnection) -> None:
-        while True:
-            await self._ready.wait()
-            self._ready.clear()
-            if not self._messages:
-                continue
-            if len(self._messages) == 1:
-                frame = orjson.dumps(self._messages.popleft())
-            else:
-                frame = orjson.dumps(list(self._messages))
-                self._messages.clear()
-            await connection.send(frame.decode())
 
 
 class ManagementSocketClient:
@@ -112,7 +87,7 @@ class ManagementSocketClient:
                     await shutdown.wait()
 
     async def _serve(self, connection: ClientConnection, shutdown: asyncio.Event) -> None:
-        outbox = _Outbox()
+        outbox = JsonRpcOutbox()
         outbox.send(
             agent_socket.notification(
                 AgentMethod.REGISTER_AGENT,
@@ -122,7 +97,7 @@ class ManagementSocketClient:
         self._handler.send = outbox.send
         self.connected.set()
         tasks = [
-            asyncio.create_task(outbox.write_loop(connection)),
+            asyncio.create_task(outbox.write_loop(connection.send)),
             asyncio.create_task(self._report_status(outbox)),
             asyncio.create_task(self._read_loop(connection)),
             asyncio.create_task(shutdown.wait()),
@@ -145,7 +120,7 @@ class ManagementSocketClient:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _report_status(self, outbox: _Outbox) -> None:
+    async def _report_status(self, outbox: JsonRpcOutbox) -> None:
         while True:
             self._board.changed.clear()
             self._status_version += 1

@@ -38,6 +38,9 @@ class AgentController:
         self.slots_claimed = 0
         self.closed = False
         self._status_version = -1
+        # Set when the agent refused a request for want of a model: it gets
+        # nothing more until its next status says what it has.
+        self._unavailable = False
         self._pending: dict[str, Mailbox] = {}
         self._calls: dict[str, asyncio.Future[Any]] = {}
         self._call_ids = itertools.count(1)
@@ -48,7 +51,10 @@ class AgentController:
 
     @property
     def slots_total(self) -> int:
-        return 0 if self.closed else self.status.slots_total
+        return 0 if self.closed or self._unavailable else self.status.slots_total
+
+    def mark_unavailable(self) -> None:
+        self._unavailable = True
 
     @property
     def free_slots(self) -> int:
@@ -178,7 +184,8 @@ class AgentController:
         if decoded.version <= self._status_version:
             return  # a snapshot older than one we already have
         self._status_version = decoded.version
-        if decoded.status != self.status:
+        if decoded.status != self.status or self._unavailable:
+            self._unavailable = False
             self.status = decoded.status
             self.on_status_changed(self)
 

@@ -111,6 +111,7 @@ class RequestRelay:
                 if isinstance(claim, BufferedRequestOutcome):
                     failure = _buffer_failure(claim)
                     outcome = failure.reason.name.lower()
+                    self._metrics.errors.labels(str(failure.code)).inc()
                     yield failure
                     return
                 self._metrics.queue_wait.observe(time.monotonic() - arrived)
@@ -126,11 +127,14 @@ class RequestRelay:
                                 outcome = "ok"
                             elif isinstance(event, RelayFailed):
                                 outcome = event.reason.name.lower()
+                                self._metrics.errors.labels(str(event.code)).inc()
                             yield event
                         else:
                             return
             outcome = "agent_gone"
-            yield _failed(RelayFailure.AGENT_GONE, "no agent could take the request")
+            failure = _failed(RelayFailure.AGENT_GONE, "no agent could take the request")
+            self._metrics.errors.labels(str(failure.code)).inc()
+            yield failure
         finally:
             self._metrics.requests.labels(outcome).inc()
 
@@ -179,7 +183,9 @@ class RequestRelay:
                     else:
                         yield _DISPATCH_AGAIN
                 elif final.code == RpcErrorCode.NO_MODEL_LOADED and not relayed_any:
-                    # The agent is being reconfigured; another one (or this one, later) takes it.
+                    # The agent is being reconfigured; another one (or this one,
+                    # once its status shows slots again) takes the request.
+                    controller.mark_unavailable()
                     yield _DISPATCH_AGAIN
                 else:
                     yield _failed(RelayFailure.AGENT_ERROR, final.message, _AGENT_ERROR_CODES.get(final.code))
