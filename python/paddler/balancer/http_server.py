@@ -54,6 +54,9 @@ class HttpServer:
                 ws_ping_interval=5.0,
                 ws_ping_timeout=10.0,
                 ws_max_size=64 * 1024 * 1024,
+                # Frames are small JSON (a token each): compressing them costs
+                # more CPU than the bytes it saves on the networks we run on.
+                ws_per_message_deflate=False,
             )
         )
 

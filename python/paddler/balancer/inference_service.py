@@ -91,7 +91,8 @@ class InferenceService:
             if isinstance(params, Response):
                 return params
             request_id = uuid.uuid4().hex
-            wire_params = params.model_dump(mode="json", by_alias=True)
+            # Kept serialized while the request waits; sent to the agent as is.
+            wire_params = orjson.Fragment(params.model_dump_json(by_alias=True))
             return ndjson_stream(request_id, self._relay, method, wire_params)
 
         return endpoint

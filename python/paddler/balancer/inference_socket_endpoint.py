@@ -81,10 +81,13 @@ class InferenceSocketEndpoint:
             return
         if isinstance(request.request, ContinueFromConversationHistory):
             method = BalancerMethod.CONTINUE_FROM_CONVERSATION_HISTORY
-            params = request.request.ContinueFromConversationHistory.model_dump(mode="json", by_alias=True)
+            body = request.request.ContinueFromConversationHistory.model_dump_json(by_alias=True)
         else:
             method = BalancerMethod.CONTINUE_FROM_RAW_PROMPT
-            params = request.request.ContinueFromRawPrompt.model_dump(mode="json", by_alias=True)
+            body = request.request.ContinueFromRawPrompt.model_dump_json(by_alias=True)
+        # Kept serialized while the request waits: a fraction of the memory of
+        # the parsed objects, and sent to the agent as is.
+        params = orjson.Fragment(body)
         task = asyncio.create_task(self._serve(request.id, method, params, send))
         in_flight[request.id] = task
         task.add_done_callback(lambda _: in_flight.pop(request.id, None))

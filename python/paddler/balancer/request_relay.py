@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import itertools
 import logging
 import time
 import uuid
@@ -96,6 +97,9 @@ class RequestRelay:
         self._buffered_requests = buffered_requests
         self._metrics = metrics
         self._item_timeout_s = inference_item_timeout_s
+        # Unique per balancer run, cheaper than a uuid per request.
+        self._id_prefix = uuid.uuid4().hex[:8] + "-"
+        self._request_numbers = itertools.count(1)
 
     async def relay(self, method: BalancerMethod, params: Any) -> AsyncGenerator[RelayEvent, None]:
         """Yields relayed responses, then one RelayFinished or RelayFailed.
@@ -142,7 +146,7 @@ class RequestRelay:
         self, controller: AgentController, method: BalancerMethod, params: Any, arrived: float
     ) -> AsyncGenerator[RelayEvent | _DispatchAgain, None]:
         # Our own id on the agent socket: ids chosen by clients may collide.
-        request_id = uuid.uuid4().hex
+        request_id = f"{self._id_prefix}{next(self._request_numbers)}"
         mailbox = controller.start_request(request_id, method, params)
         relayed_any = False
         ended = False
