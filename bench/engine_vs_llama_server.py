@@ -9,7 +9,8 @@ Measured, in rounds that alternate the two (A B A B ...) because the machine
 drifts; medians are reported:
 - single stream: decode tok/s (tokens after the first / time after the first)
   and time to first token, one request at a time;
-- aggregate tok/s with 4 and 16 concurrent requests (all tokens / wall time);
+- aggregate tok/s with 4 and 16 concurrent requests with short prompts (all
+  generated tokens / wall time), and with 16 long prompts (prefill-bound);
 - peak RSS: llama-server's process, and this process for our engine (the
   engine runs in-process, so that figure includes the Python interpreter).
 
@@ -55,12 +56,21 @@ PASSAGE = (
 
 
 def prompt_for(index: int) -> str:
+    """A long prompt (about 170 tokens): time to first token includes a real prefill."""
     # Distinct per request (so no request is answered from another's cache
     # entirely) but sharing a system prompt, as real traffic does.
     return (
         "<|im_start|>system\nYou are a careful storyteller.<|im_end|>\n"
         f"<|im_start|>user\nRequest {index}. {PASSAGE * 2}Continue this story.<|im_end|>\n"
         "<|im_start|>assistant\n"
+    )
+
+
+def short_prompt_for(index: int) -> str:
+    """A short chat prompt (about 30 tokens): throughput is then generation, not prefill."""
+    return (
+        "<|im_start|>system\nYou are a careful storyteller.<|im_end|>\n"
+        f"<|im_start|>user\nTell story number {index} about a river.<|im_end|>\n<|im_start|>assistant\n"
     )
 
 
@@ -80,6 +90,7 @@ class Figures:
     single_decode: list[float] = field(default_factory=list)
     single_ttft: list[float] = field(default_factory=list)
     aggregate: dict[int, list[float]] = field(default_factory=lambda: {4: [], 16: []})
+    aggregate_long: list[float] = field(default_factory=list)
     peak_rss_mib: float = 0.0
 
 
@@ -94,11 +105,18 @@ async def measure(stream: StreamFn, figures: Figures, round_index: int) -> None:
         figures.single_decode.append(result.decode_rate)
         figures.single_ttft.append(result.ttft)
     for concurrency in (4, 16):
-        started = time.perf_counter()
-        prompts = [prompt_for(base + 100 + concurrency + i) for i in range(concurrency)]
-        results = await asyncio.gather(*(stream(prompt) for prompt in prompts))
-        elapsed = time.perf_counter() - started
-        figures.aggregate[concurrency].append(sum(r.tokens for r in results) / elapsed)
+        prompts = [short_prompt_for(base + 100 + concurrency + i) for i in range(concurrency)]
+        figures.aggregate[concurrency].append(await aggregate_rate(stream, prompts))
+    # The same 16 requests with long prompts: prefill dominates.
+    prompts = [prompt_for(base + 500 + i) for i in range(16)]
+    figures.aggregate_long.append(await aggregate_rate(stream, prompts))
+
+
+async def aggregate_rate(stream: StreamFn, prompts: list[str]) -> float:
+    """Generated tokens of all requests, started together, over the wall time."""
+    started = time.perf_counter()
+    results = await asyncio.gather(*(stream(prompt) for prompt in prompts))
+    return sum(r.tokens for r in results) / (time.perf_counter() - started)
 
 
 # --- ours ---------------------------------------------------------------------------
@@ -265,6 +283,7 @@ def report(ours: Figures, theirs: Figures) -> tuple[float, float]:
     )
     row("aggregate, 4 concurrent", ours.aggregate[4], theirs.aggregate[4], "tok/s")
     aggregate = row("aggregate, 16 concurrent", ours.aggregate[16], theirs.aggregate[16], "tok/s")
+    row("aggregate, 16, long prompts", ours.aggregate_long, theirs.aggregate_long, "tok/s")
     print(f"{'peak RSS':<28}{ours.peak_rss_mib:>12.0f}{theirs.peak_rss_mib:>14.0f}  MiB")
     print("(ratios: ours over theirs; for time to first token, theirs over ours, so > 1 is better)")
     return single, aggregate

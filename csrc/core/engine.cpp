@@ -312,6 +312,10 @@ struct ActiveRequest {
     std::size_t prefilled = 0;  // prompt tokens in the slot's cache so far
     std::int32_t cached_prompt_tokens = 0;
     common_sampler_ptr sampler;
+    // Greedy with nothing that reshapes the logits: an argmax over them is
+    // the same choice as the sampler chain's, without building and scanning
+    // a candidate array of the whole vocabulary several times per token.
+    bool plain_argmax = false;
     std::optional<TextStream> text;
     std::int32_t generated = 0;
     llama_token next_token = -1;  // sampled, not yet decoded
@@ -333,9 +337,11 @@ class EngineLoop {
           active_(engine.params_.slots),
           batch_(llama_batch_init(static_cast<std::int32_t>(engine.params_.n_batch), 0, 1)) {
         const std::int32_t n_vocab = llama_vocab_n_tokens(vocab_);
+        is_eog_.assign(static_cast<std::size_t>(n_vocab), false);
         for (llama_token token = 0; token < n_vocab; ++token) {
             if (llama_vocab_is_eog(vocab_, token)) {
                 eog_bias_.push_back({token, -INFINITY});
+                is_eog_[static_cast<std::size_t>(token)] = true;
             }
         }
     }
@@ -465,6 +471,8 @@ class EngineLoop {
         active.prefilled = reused;
         active.cached_prompt_tokens = static_cast<std::int32_t>(reused);
         active.sampler = std::move(sampler);
+        active.plain_argmax = sp.temperature <= 0.0f && sp.repeat_penalty == 1.0f && sp.presence_penalty == 0.0f &&
+                              sp.frequency_penalty == 0.0f;
         active.text.emplace(request.sampling.stop);
         active.request = std::move(request);
         admission_order_.push_back(choice.slot);
@@ -580,8 +588,13 @@ class EngineLoop {
     void sample_and_emit() {
         for (auto& active : active_) {
             if (!active || active->logits_index < 0) continue;
-            const llama_token token = common_sampler_sample(active->sampler.get(), ctx_, active->logits_index);
-            common_sampler_accept(active->sampler.get(), token, true);
+            llama_token token;
+            if (active->plain_argmax) {
+                token = argmax(active->logits_index, active->request.sampling.ignore_eos);
+            } else {
+                token = common_sampler_sample(active->sampler.get(), ctx_, active->logits_index);
+                common_sampler_accept(active->sampler.get(), token, true);
+            }
             active->state = SlotState::Generating;
 
             if (llama_vocab_is_eog(vocab_, token)) {
@@ -603,6 +616,21 @@ class EngineLoop {
             }
             emit_token(*active, token, std::move(release.text));
         }
+    }
+
+    llama_token argmax(std::int32_t logits_index, bool skip_end_of_generation) const {
+        const float* logits = llama_get_logits_ith(ctx_, logits_index);
+        const std::int32_t n_vocab = llama_vocab_n_tokens(vocab_);
+        llama_token best = -1;
+        float best_logit = -INFINITY;
+        for (llama_token token = 0; token < n_vocab; ++token) {
+            // Strictly greater: ties go to the lowest id, as in llama.cpp's greedy sampler.
+            if (logits[token] > best_logit && !(skip_end_of_generation && is_eog_[token])) {
+                best = token;
+                best_logit = logits[token];
+            }
+        }
+        return best < 0 ? 0 : best;
     }
 
     void emit_token(const ActiveRequest& active, llama_token token, std::string text) {
@@ -715,6 +743,7 @@ class EngineLoop {
     std::deque<Request> waiting_;
     std::vector<Event> pending_events_;
     std::vector<llama_logit_bias> eog_bias_;
+    std::vector<bool> is_eog_;
     std::uint64_t steps_ = 0;
     llama_batch batch_;
 };
