@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import Iterator
 
 import uvicorn
@@ -40,6 +41,7 @@ class HttpServer:
         self, app: ASGIApp, address: str, name: str, graceful_shutdown_s: float = GRACEFUL_SHUTDOWN_S
     ) -> None:
         host, port = split_address(address)
+        self._address = (host, port)
         self.name = name
         self._server = _EmbeddedServer(
             uvicorn.Config(
@@ -60,12 +62,26 @@ class HttpServer:
             )
         )
 
+    def _bind(self) -> socket.socket:
+        # Bound here, not by uvicorn: a busy address becomes an OSError with
+        # a message instead of uvicorn's sys.exit inside the event loop.
+        host, port = self._address
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        listener = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind((host, port))
+        except OSError as error:
+            listener.close()
+            raise OSError(f"the {self.name} cannot listen on {host}:{port}: {error.strerror}") from error
+        listener.set_inheritable(True)
+        return listener
+
     async def run(self, shutdown: asyncio.Event) -> None:
-        serving = asyncio.create_task(self._server.serve())
+        listener = self._bind()
+        serving = asyncio.create_task(self._server.serve(sockets=[listener]))
         stopping = asyncio.create_task(shutdown.wait())
         await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
         self._server.should_exit = True
         stopping.cancel()
         await serving
-        if not self._server.started:
-            raise OSError(f"the {self.name} could not listen (is the address in use?)")
