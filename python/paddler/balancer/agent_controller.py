@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from paddler.balancer.agent_circuit_breaker import AgentCircuitBreaker
 from paddler.balancer.mailbox import AgentFailed, AgentFinished, AgentGone, AgentStreamed, Mailbox
 from paddler.protocol import agent_socket
 from paddler.protocol.agent_socket import AgentMethod, BalancerMethod, RpcErrorCode
@@ -41,6 +42,7 @@ class AgentController:
         # Set when the agent refused a request for want of a model: it gets
         # nothing more until its next status says what it has.
         self._unavailable = False
+        self.circuit_breaker = AgentCircuitBreaker()
         self._pending: dict[str, Mailbox] = {}
         self._calls: dict[str, asyncio.Future[Any]] = {}
         self._call_ids = itertools.count(1)
@@ -51,10 +53,20 @@ class AgentController:
 
     @property
     def slots_total(self) -> int:
-        return 0 if self.closed or self._unavailable else self.status.slots_total
+        if self.closed or self._unavailable or self.circuit_breaker.is_open:
+            return 0
+        return self.status.slots_total
 
     def mark_unavailable(self) -> None:
         self._unavailable = True
+
+    def record_outcome(self, succeeded: bool) -> None:
+        if succeeded:
+            self.circuit_breaker.record_success()
+        elif self.circuit_breaker.record_failure():
+            # Open now; when it half-opens, buffered requests must hear of it.
+            loop = asyncio.get_running_loop()
+            loop.call_later(self.circuit_breaker.open_s, self.on_status_changed, self)
 
     @property
     def free_slots(self) -> int:

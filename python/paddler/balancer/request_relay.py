@@ -157,6 +157,7 @@ class RequestRelay:
                     async with asyncio.timeout(self._item_timeout_s):
                         items = await mailbox.get_batch()
                 except TimeoutError:
+                    controller.record_outcome(succeeded=False)
                     yield _failed(
                         RelayFailure.ITEM_TIMEOUT, f"the agent sent nothing for {self._item_timeout_s:g} s"
                     )
@@ -179,6 +180,7 @@ class RequestRelay:
                     continue
                 ended = True
                 if isinstance(final, AgentFinished):
+                    controller.record_outcome(succeeded=True)
                     yield RelayFinished(controller.id, final.response)
                 elif isinstance(final, AgentGone):
                     if relayed_any:
@@ -192,7 +194,10 @@ class RequestRelay:
                     controller.mark_unavailable()
                     yield _DISPATCH_AGAIN
                 else:
-                    yield _failed(RelayFailure.AGENT_ERROR, final.message, _AGENT_ERROR_CODES.get(final.code))
+                    # The client's own mistakes (4xx) say nothing about the agent's health.
+                    code = _AGENT_ERROR_CODES.get(final.code, BalancerErrorCode.INTERNAL)
+                    controller.record_outcome(succeeded=code < BalancerErrorCode.INTERNAL)
+                    yield _failed(RelayFailure.AGENT_ERROR, final.message, code)
                 return
         finally:
             if ended:
