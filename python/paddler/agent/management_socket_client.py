@@ -81,6 +81,8 @@ class ManagementSocketClient:
                     await self._serve(connection, shutdown)
             except (OSError, websockets.WebSocketException, TimeoutError) as error:
                 logger.info("no connection to the balancer (%s)", error or type(error).__name__)
+            except Exception:  # never die of the link: log it and dial again
+                logger.exception("the connection to the balancer failed")
             finally:
                 self.connected.clear()
                 self._handler.send = lambda _message: None
@@ -147,8 +149,12 @@ class ManagementSocketClient:
                 logger.warning("the balancer sent a frame that is not JSON")
                 continue
             for message in decoded if isinstance(decoded, list) else [decoded]:
-                if isinstance(message, dict):
+                if not isinstance(message, dict):
+                    continue
+                try:
                     self._handle(message)
+                except (AttributeError, KeyError, TypeError, ValueError) as error:
+                    logger.warning("a malformed message from the balancer: %s", error)
 
     def _handle(self, message: dict[str, Any]) -> None:
         method = message.get("method")

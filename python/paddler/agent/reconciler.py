@@ -146,6 +146,12 @@ class Reconciler:
                     state_application_status=AgentStateApplicationStatus.ATTEMPTED_AND_RETRYING,
                     issues=[failure.problem],
                 )
+            except Exception as error:  # a bug or an unforeseen failure: report it, never die of it
+                logger.exception("applying the desired state failed; retry in %.1f s", delay)
+                self._board.update(
+                    state_application_status=AgentStateApplicationStatus.ATTEMPTED_AND_RETRYING,
+                    issues=[issue("UnexpectedError", f"{type(error).__name__}: {error}")],
+                )
             # Jitter: agents that failed together do not retry together.
             # A newer desired state or a shutdown ends the wait early.
             await _first_of(self._wake, shutdown, timeout_s=delay * random.uniform(0.8, 1.2))
