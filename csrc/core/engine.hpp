@@ -42,6 +42,7 @@
 #include <thread>
 #include <vector>
 
+#include "embedding_normalization.hpp"
 #include "mpsc_queue.hpp"
 #include "types.hpp"
 #include "wake_signal.hpp"
@@ -57,6 +58,8 @@ class ModelLoadError : public std::runtime_error {
 };
 
 class EngineLoop;  // engine thread state; defined in engine.cpp
+class EmbeddingRunner;
+class RequestPreparer;
 
 class Engine {
   public:
@@ -65,9 +68,10 @@ class Engine {
     Engine(const Engine&) = delete;
     Engine& operator=(const Engine&) = delete;
 
-    // Tokenizes on the caller's thread (so a long prompt never stalls the
-    // batch) and queues the request. Problems with the request itself come
-    // back as an Error event, like every other outcome.
+    // Renders, tokenizes and builds the sampler on the caller's thread (so a
+    // long prompt or a grammar never stalls the batch) and queues the
+    // request. Problems with the request itself come back as an Error event,
+    // like every other outcome.
     void submit(Request request);
     void cancel(RequestId id);
 
@@ -80,6 +84,17 @@ class Engine {
     const std::map<std::string, std::string>& metadata() const { return metadata_; }
     // The model's own chat template (tokenizer.chat_template), or "".
     const std::string& chat_template() const { return chat_template_; }
+    // Why conversations cannot be rendered (the override does not compile,
+    // the model has no template), or "".
+    const std::string& chat_template_error() const;
+
+    // Any thread; blocks until done. Throws std::invalid_argument when
+    // embeddings are not enabled and EmbeddingError for a bad document.
+    std::vector<EmbeddingResult> embed(const std::vector<EmbeddingInput>& inputs, const Normalization& normalization);
+    bool embeddings_enabled() const { return embeddings_ != nullptr; }
+    // The pooling the embedding context really uses (Unspecified resolved
+    // from the model), Unspecified when embeddings are off.
+    PoolingType pooling_type() const;
 
     std::uint32_t slots() const { return params_.slots; }
     std::uint32_t slot_context_size() const { return slot_context_size_; }
@@ -100,6 +115,8 @@ class Engine {
     std::uint32_t slot_context_size_ = 0;
     std::map<std::string, std::string> metadata_;
     std::string chat_template_;
+    std::unique_ptr<RequestPreparer> preparer_;
+    std::unique_ptr<EmbeddingRunner> embeddings_;
 
     struct Command;
     MpscQueue<std::unique_ptr<Command>> commands_;

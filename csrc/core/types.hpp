@@ -22,6 +22,8 @@ enum class KvCacheType : std::uint8_t { F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, 
 // the choice to llama.cpp when layers are offloaded to a GPU.
 enum class FlashAttention : std::uint8_t { Auto, Enabled, Disabled };
 
+enum class PoolingType : std::uint8_t { Unspecified, None, Mean, Cls, Last, Rank };
+
 // Fixed for the life of an engine; changing any of these means a new engine.
 struct EngineParams {
     // Tokens of context per slot (each slot is one conversation), as in
@@ -37,6 +39,15 @@ struct EngineParams {
     KvCacheType v_cache_type = KvCacheType::F16;
     FlashAttention flash_attention = FlashAttention::Auto;
     bool use_mmap = true;
+    // Replaces the model's own chat template when not empty. A template that
+    // does not compile does not stop the engine: conversation requests then
+    // end with ChatTemplateError, and chat_template_error() says why.
+    std::string chat_template_override;
+    // A second llama context on the same weights serves embeddings, so they
+    // never wait for (or stall) token generation.
+    bool enable_embeddings = false;
+    std::uint32_t embedding_batch_size = 512;  // tokens per embedding batch
+    PoolingType pooling_type = PoolingType::Unspecified;
 };
 
 // Per-request sampling; unset fields fall back to the engine's defaults
@@ -56,8 +67,21 @@ struct SamplingParams {
     bool ignore_eos = false;
 };
 
+enum class GrammarKind : std::uint8_t { None, Gbnf, JsonSchema };
+
 struct Request {
     RequestId id = 0;
+    // A conversation (OpenAI-style JSON array of {role, content} messages)
+    // rendered with the chat template; when set, the prompt fields are unused.
+    std::string conversation_json;
+    // OpenAI function tools (JSON array), offered to the template; their calls
+    // are parsed from the output at the end.
+    std::string tools_json;
+    bool add_generation_prompt = true;
+    bool enable_thinking = true;
+    GrammarKind grammar_kind = GrammarKind::None;
+    std::string grammar;  // GBNF text, or a JSON schema as JSON text
+    std::string grammar_root = "root";
     // Exactly one of prompt_text / prompt_tokens is used: text when
     // prompt_tokens is empty. Text is tokenized with special tokens parsed
     // (a raw prompt is usually a rendered chat template).
@@ -67,7 +91,16 @@ struct Request {
     SamplingParams sampling;
 };
 
-enum class EventKind : std::uint8_t { Token, Done, Error };
+enum class EventKind : std::uint8_t { Token, ToolCalls, Done, Error };
+
+// What a piece of output is, as the chat format's parser sees it.
+enum class TokenKind : std::uint8_t { Content, Reasoning, ToolCall, Undeterminable };
+
+struct ToolCall {
+    std::string id;
+    std::string name;
+    std::string arguments;  // JSON text
+};
 
 enum class FinishReason : std::uint8_t {
     None,         // not a Done event
@@ -85,19 +118,33 @@ enum class ErrorKind : std::uint8_t {
     KvCacheFull,        // llama.cpp found no room for this sequence
     DecodeFailed,       // llama_decode failed for another reason
     ShuttingDown,       // the engine stopped before the request finished
+    ChatTemplateError,  // the template does not compile or failed to render
+    GrammarSyntaxError,
+    GrammarIncompatibleWithThinking,
+    GrammarRejectedModelOutput,  // sampling reached a state the grammar allows nothing from
+    SamplerError,
+    MultimodalNotSupported,
+    ToolCallParseFailed,
+    UnrecognizedToolCallFormat,  // message: the raw text of the tool-call tokens
 };
 
 struct Usage {
     std::int32_t prompt_tokens = 0;
     std::int32_t cached_prompt_tokens = 0;
     std::int32_t completion_tokens = 0;
+    std::int32_t content_tokens = 0;
+    std::int32_t reasoning_tokens = 0;
+    std::int32_t tool_call_tokens = 0;
+    std::int32_t undeterminable_tokens = 0;
 };
 
 struct Event {
     RequestId request_id = 0;
     EventKind kind = EventKind::Token;
-    std::int32_t token = -1;       // Token
-    std::string text;              // Token: the UTF-8 text it completes (may be empty)
+    std::int32_t token = -1;       // Token (-1: more text of the previous token)
+    TokenKind token_kind = TokenKind::Content;  // Token
+    std::string text;              // Token: the UTF-8 text it makes visible (may be empty)
+    std::vector<ToolCall> tool_calls;  // ToolCalls
     FinishReason finish_reason = FinishReason::None;  // Done
     Usage usage;                   // Done and Error
     ErrorKind error_kind = ErrorKind::None;  // Error
@@ -111,6 +158,19 @@ struct SlotStatus {
     SlotState state = SlotState::Idle;
     std::optional<RequestId> request_id;
     std::uint32_t cached_tokens = 0;  // tokens of this slot's KV cache
+};
+
+struct EmbeddingInput {
+    std::string id;
+    std::string content;
+};
+
+struct EmbeddingResult {
+    std::string id;
+    // One vector per document; with PoolingType::None, the vectors of all its
+    // tokens one after another (dimension floats each).
+    std::vector<float> embedding;
+    std::uint32_t dimension = 0;
 };
 
 struct EngineStatus {

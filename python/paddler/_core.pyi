@@ -9,6 +9,95 @@ import enum
 class ModelLoadError(RuntimeError):
     pass
 
+class EmbeddingError(ValueError):
+    pass
+
+class PoolingType(enum.Enum):
+    Unspecified = 0
+
+    NoPooling = 1
+
+    Mean = 2
+
+    Cls = 3
+
+    Last = 4
+
+    Rank = 5
+
+class GrammarKind(enum.Enum):
+    NoGrammar = 0
+
+    Gbnf = 1
+
+    JsonSchema = 2
+
+class TokenKind(enum.Enum):
+    Content = 0
+
+    Reasoning = 1
+
+    ToolCall = 2
+
+    Undeterminable = 3
+
+class NormalizationMethod(enum.Enum):
+    NoNormalization = 0
+
+    L2 = 1
+
+    RmsNorm = 2
+
+class Normalization:
+    def __init__(self) -> None: ...
+
+    @property
+    def method(self) -> NormalizationMethod: ...
+
+    @method.setter
+    def method(self, arg: NormalizationMethod, /) -> None: ...
+
+    @property
+    def epsilon(self) -> float: ...
+
+    @epsilon.setter
+    def epsilon(self, arg: float, /) -> None: ...
+
+class EmbeddingInput:
+    def __init__(self) -> None: ...
+
+    @property
+    def id(self) -> str: ...
+
+    @id.setter
+    def id(self, arg: str, /) -> None: ...
+
+    @property
+    def content(self) -> str: ...
+
+    @content.setter
+    def content(self, arg: str, /) -> None: ...
+
+class EmbeddingResult:
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def embedding(self) -> list[float]: ...
+
+    @property
+    def dimension(self) -> int: ...
+
+class ToolCall:
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def arguments(self) -> str: ...
+
 class KvCacheType(enum.Enum):
     F32 = 0
 
@@ -36,11 +125,15 @@ class FlashAttention(enum.Enum):
 class EventKind(enum.Enum):
     Token = 0
 
-    Done = 1
+    ToolCalls = 1
 
-    Error = 2
+    Done = 2
+
+    Error = 3
 
 class FinishReason(enum.Enum):
+    NotFinished = 0
+
     EndOfGeneration = 1
 
     StopString = 2
@@ -50,6 +143,8 @@ class FinishReason(enum.Enum):
     Cancelled = 4
 
 class ErrorKind(enum.Enum):
+    NoError = 0
+
     InvalidRequest = 1
 
     PromptTooLong = 2
@@ -61,6 +156,22 @@ class ErrorKind(enum.Enum):
     DecodeFailed = 5
 
     ShuttingDown = 6
+
+    ChatTemplateError = 7
+
+    GrammarSyntaxError = 8
+
+    GrammarIncompatibleWithThinking = 9
+
+    GrammarRejectedModelOutput = 10
+
+    SamplerError = 11
+
+    MultimodalNotSupported = 12
+
+    ToolCallParseFailed = 13
+
+    UnrecognizedToolCallFormat = 14
 
 class SlotState(enum.Enum):
     Idle = 0
@@ -137,6 +248,30 @@ class EngineParams:
 
     @use_mmap.setter
     def use_mmap(self, arg: bool, /) -> None: ...
+
+    @property
+    def chat_template_override(self) -> str: ...
+
+    @chat_template_override.setter
+    def chat_template_override(self, arg: str, /) -> None: ...
+
+    @property
+    def enable_embeddings(self) -> bool: ...
+
+    @enable_embeddings.setter
+    def enable_embeddings(self, arg: bool, /) -> None: ...
+
+    @property
+    def embedding_batch_size(self) -> int: ...
+
+    @embedding_batch_size.setter
+    def embedding_batch_size(self, arg: int, /) -> None: ...
+
+    @property
+    def pooling_type(self) -> PoolingType: ...
+
+    @pooling_type.setter
+    def pooling_type(self, arg: PoolingType, /) -> None: ...
 
 class SamplingParams:
     def __init__(self) -> None: ...
@@ -223,6 +358,48 @@ class Request:
     def id(self, arg: int, /) -> None: ...
 
     @property
+    def conversation_json(self) -> str: ...
+
+    @conversation_json.setter
+    def conversation_json(self, arg: str, /) -> None: ...
+
+    @property
+    def tools_json(self) -> str: ...
+
+    @tools_json.setter
+    def tools_json(self, arg: str, /) -> None: ...
+
+    @property
+    def add_generation_prompt(self) -> bool: ...
+
+    @add_generation_prompt.setter
+    def add_generation_prompt(self, arg: bool, /) -> None: ...
+
+    @property
+    def enable_thinking(self) -> bool: ...
+
+    @enable_thinking.setter
+    def enable_thinking(self, arg: bool, /) -> None: ...
+
+    @property
+    def grammar_kind(self) -> GrammarKind: ...
+
+    @grammar_kind.setter
+    def grammar_kind(self, arg: GrammarKind, /) -> None: ...
+
+    @property
+    def grammar(self) -> str: ...
+
+    @grammar.setter
+    def grammar(self, arg: str, /) -> None: ...
+
+    @property
+    def grammar_root(self) -> str: ...
+
+    @grammar_root.setter
+    def grammar_root(self, arg: str, /) -> None: ...
+
+    @property
     def prompt_text(self) -> str: ...
 
     @prompt_text.setter
@@ -256,6 +433,18 @@ class Usage:
     @property
     def completion_tokens(self) -> int: ...
 
+    @property
+    def content_tokens(self) -> int: ...
+
+    @property
+    def reasoning_tokens(self) -> int: ...
+
+    @property
+    def tool_call_tokens(self) -> int: ...
+
+    @property
+    def undeterminable_tokens(self) -> int: ...
+
 class Event:
     @property
     def request_id(self) -> int: ...
@@ -265,6 +454,12 @@ class Event:
 
     @property
     def token(self) -> int: ...
+
+    @property
+    def token_kind(self) -> TokenKind: ...
+
+    @property
+    def tool_calls(self) -> list[ToolCall]: ...
 
     @property
     def text(self) -> str: ...
@@ -330,6 +525,16 @@ class Engine:
     def metadata(self) -> dict[str, str]: ...
 
     def chat_template(self) -> str: ...
+
+    def chat_template_error(self) -> str: ...
+
+    def embed(self, inputs: Sequence[EmbeddingInput], normalization: Normalization) -> list[EmbeddingResult]: ...
+
+    @property
+    def embeddings_enabled(self) -> bool: ...
+
+    @property
+    def pooling_type(self) -> PoolingType: ...
 
     @property
     def slots(self) -> int: ...

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
 from paddler.agent import (
+    GenerationEvent,
     GenerationFailed,
     GenerationFinished,
     InferenceEngine,
     SamplingConfig,
     TokenGenerated,
+    ToolCallsParsed,
 )
 
 GREEDY = SamplingConfig(temperature=0.0, max_tokens=32)
@@ -30,6 +32,9 @@ class Outcome:
     token_ids: list[int]
     text: str
     end: GenerationFinished | GenerationFailed
+    tool_calls: ToolCallsParsed | None = None
+    # The text of each kind of piece, in order: {"content": "...", "reasoning": "..."}
+    text_by_kind: dict[str, str] | None = None
 
     @property
     def finished(self) -> GenerationFinished:
@@ -45,15 +50,24 @@ class Outcome:
 async def collect(
     engine: InferenceEngine, prompt: str | Sequence[int], sampling: SamplingConfig = GREEDY
 ) -> Outcome:
+    return await drain(engine.generate(prompt, sampling))
+
+
+async def drain(events: AsyncIterator[GenerationEvent]) -> Outcome:
     token_ids: list[int] = []
     pieces: list[str] = []
-    async for event in engine.generate(prompt, sampling):
+    by_kind: dict[str, str] = {}
+    tool_calls: ToolCallsParsed | None = None
+    async for event in events:
         if isinstance(event, TokenGenerated):
             if event.token_id >= 0:
                 token_ids.append(event.token_id)
             pieces.append(event.text)
+            by_kind[event.kind] = by_kind.get(event.kind, "") + event.text
+        elif isinstance(event, ToolCallsParsed):
+            tool_calls = event
         else:
-            return Outcome(token_ids, "".join(pieces), event)
+            return Outcome(token_ids, "".join(pieces), event, tool_calls, by_kind)
     raise AssertionError("the generation ended without GenerationFinished or GenerationFailed")
 
 

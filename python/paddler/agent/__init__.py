@@ -1,34 +1,51 @@
 """The agent: the only package that imports the native engine (paddler._core)."""
 
 from paddler._core import EngineStatus, SlotState, SlotStatus
-from paddler.agent.engine_config import EngineConfig, FlashAttention, KvCacheType
+from paddler.agent.embedding import Embedding, EmbeddingDocument, Normalization, NormalizationMethod
+from paddler.agent.engine_config import EngineConfig, FlashAttention, KvCacheType, PoolingType
 from paddler.agent.generation_event import (
     ErrorKind,
     FinishReason,
     GenerationEvent,
     GenerationFailed,
     GenerationFinished,
+    ParsedToolCall,
     TokenGenerated,
+    TokenKind,
+    ToolCallsParsed,
     Usage,
 )
-from paddler.agent.inference_engine import InferenceEngine, ModelLoadError
+from paddler.agent.grammar import GbnfGrammar, Grammar, JsonSchemaGrammar
+from paddler.agent.inference_engine import EmbeddingError, InferenceEngine, ModelLoadError
 from paddler.agent.sampling_config import SamplingConfig
 
 __all__ = [
+    "Embedding",
+    "EmbeddingDocument",
+    "EmbeddingError",
     "EngineConfig",
     "EngineStatus",
     "ErrorKind",
     "FinishReason",
     "FlashAttention",
+    "GbnfGrammar",
     "GenerationEvent",
     "GenerationFailed",
     "GenerationFinished",
+    "Grammar",
     "InferenceEngine",
+    "JsonSchemaGrammar",
     "KvCacheType",
     "ModelLoadError",
+    "Normalization",
+    "NormalizationMethod",
+    "ParsedToolCall",
+    "PoolingType",
     "SamplingConfig",
     "SlotState",
     "SlotStatus",
     "TokenGenerated",
+    "TokenKind",
+    "ToolCallsParsed",
     "Usage",
 ]

@@ -17,6 +17,16 @@ class KvCacheType(enum.StrEnum):
     Q5_1 = "q5_1"
 
 
+class PoolingType(enum.StrEnum):
+    # The model's own (from its GGUF metadata).
+    UNSPECIFIED = "unspecified"
+    NONE = "none"
+    MEAN = "mean"
+    CLS = "cls"
+    LAST = "last"
+    RANK = "rank"
+
+
 class FlashAttention(enum.StrEnum):
     # On a GPU, llama.cpp decides; on the CPU, off unless a quantized V cache
     # needs it (its CPU kernel slows decoding down as the context grows).
@@ -40,3 +50,10 @@ class EngineConfig:
     v_cache_type: KvCacheType = KvCacheType.F16
     flash_attention: FlashAttention = FlashAttention.AUTO
     use_mmap: bool = True
+    # Replaces the model's own chat template. One that does not compile does
+    # not stop the engine: conversations then fail with CHAT_TEMPLATE_ERROR.
+    chat_template_override: str | None = None
+    # Embeddings run on a second llama context beside generation.
+    enable_embeddings: bool = False
+    embedding_batch_size: int = 512
+    pooling_type: PoolingType = PoolingType.UNSPECIFIED

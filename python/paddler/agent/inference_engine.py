@@ -3,6 +3,9 @@
     engine = await InferenceEngine.load(model_path, EngineConfig(slots=4))
     async for event in engine.generate("Hello", SamplingConfig(max_tokens=16)):
         ...
+    async for event in engine.continue_conversation([{"role": "user", "content": "Hi"}], SamplingConfig()):
+        ...
+    vectors = await engine.embed([EmbeddingDocument("a", "text")], Normalization())
     await engine.close()
 
 Abandoning a generation (breaking out of the loop, CancelledError, an
@@ -14,24 +17,36 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncGenerator, Sequence
-from typing import Final
+from collections.abc import AsyncGenerator, Mapping, Sequence
+from typing import Any, Final
+
+import orjson
 
 from paddler import _core
-from paddler.agent.engine_config import EngineConfig, FlashAttention, KvCacheType
+from paddler.agent import tool_call_validation
+from paddler.agent.embedding import Embedding, EmbeddingDocument, Normalization, NormalizationMethod
+from paddler.agent.engine_config import EngineConfig, FlashAttention, KvCacheType, PoolingType
 from paddler.agent.event_fanout import EventFanout
 from paddler.agent.generation_event import (
+    NO_USAGE,
     ErrorKind,
     FinishReason,
     GenerationEvent,
     GenerationFailed,
     GenerationFinished,
     TokenGenerated,
+    TokenKind,
+    ToolCallsParsed,
     Usage,
 )
+from paddler.agent.grammar import GbnfGrammar, Grammar, JsonSchemaGrammar
 from paddler.agent.sampling_config import SamplingConfig
 
 ModelLoadError = _core.ModelLoadError
+EmbeddingError = _core.EmbeddingError
+
+Message = Mapping[str, Any]
+Tool = Mapping[str, Any]
 
 # Tokenizing a long prompt takes milliseconds; above this size it happens on
 # a worker thread instead of the event loop.
@@ -51,6 +66,36 @@ _ERROR_KINDS: Final = {
     _core.ErrorKind.KvCacheFull: ErrorKind.KV_CACHE_FULL,
     _core.ErrorKind.DecodeFailed: ErrorKind.DECODE_FAILED,
     _core.ErrorKind.ShuttingDown: ErrorKind.SHUTTING_DOWN,
+    _core.ErrorKind.ChatTemplateError: ErrorKind.CHAT_TEMPLATE_ERROR,
+    _core.ErrorKind.GrammarSyntaxError: ErrorKind.GRAMMAR_SYNTAX_ERROR,
+    _core.ErrorKind.GrammarIncompatibleWithThinking: ErrorKind.GRAMMAR_INCOMPATIBLE_WITH_THINKING,
+    _core.ErrorKind.GrammarRejectedModelOutput: ErrorKind.GRAMMAR_REJECTED_MODEL_OUTPUT,
+    _core.ErrorKind.SamplerError: ErrorKind.SAMPLER_ERROR,
+    _core.ErrorKind.MultimodalNotSupported: ErrorKind.MULTIMODAL_NOT_SUPPORTED,
+    _core.ErrorKind.ToolCallParseFailed: ErrorKind.TOOL_CALL_PARSE_FAILED,
+    _core.ErrorKind.UnrecognizedToolCallFormat: ErrorKind.UNRECOGNIZED_TOOL_CALL_FORMAT,
+}
+
+_TOKEN_KINDS: Final = {
+    _core.TokenKind.Content: TokenKind.CONTENT,
+    _core.TokenKind.Reasoning: TokenKind.REASONING,
+    _core.TokenKind.ToolCall: TokenKind.TOOL_CALL,
+    _core.TokenKind.Undeterminable: TokenKind.UNDETERMINABLE,
+}
+
+_POOLING_TYPES: Final = {
+    PoolingType.UNSPECIFIED: _core.PoolingType.Unspecified,
+    PoolingType.NONE: _core.PoolingType.NoPooling,
+    PoolingType.MEAN: _core.PoolingType.Mean,
+    PoolingType.CLS: _core.PoolingType.Cls,
+    PoolingType.LAST: _core.PoolingType.Last,
+    PoolingType.RANK: _core.PoolingType.Rank,
+}
+
+_NORMALIZATION_METHODS: Final = {
+    NormalizationMethod.NONE: _core.NormalizationMethod.NoNormalization,
+    NormalizationMethod.L2: _core.NormalizationMethod.L2,
+    NormalizationMethod.RMS_NORM: _core.NormalizationMethod.RmsNorm,
 }
 
 _KV_CACHE_TYPES: Final = {
@@ -85,6 +130,10 @@ def _native_params(config: EngineConfig) -> _core.EngineParams:
     params.v_cache_type = _KV_CACHE_TYPES[config.v_cache_type]
     params.flash_attention = _FLASH_ATTENTION[config.flash_attention]
     params.use_mmap = config.use_mmap
+    params.chat_template_override = config.chat_template_override or ""
+    params.enable_embeddings = config.enable_embeddings
+    params.embedding_batch_size = config.embedding_batch_size
+    params.pooling_type = _POOLING_TYPES[config.pooling_type]
     return params
 
 
@@ -110,7 +159,21 @@ def _usage(native: _core.Usage) -> Usage:
         prompt_tokens=native.prompt_tokens,
         cached_prompt_tokens=native.cached_prompt_tokens,
         completion_tokens=native.completion_tokens,
+        content_tokens=native.content_tokens,
+        reasoning_tokens=native.reasoning_tokens,
+        tool_call_tokens=native.tool_call_tokens,
+        undeterminable_tokens=native.undeterminable_tokens,
     )
+
+
+def _apply_grammar(request: _core.Request, grammar: Grammar | None) -> None:
+    if isinstance(grammar, GbnfGrammar):
+        request.grammar_kind = _core.GrammarKind.Gbnf
+        request.grammar = grammar.grammar
+        request.grammar_root = grammar.root
+    elif isinstance(grammar, JsonSchemaGrammar):
+        request.grammar_kind = _core.GrammarKind.JsonSchema
+        request.grammar = orjson.dumps(grammar.schema).decode()
 
 
 class InferenceEngine:
@@ -155,41 +218,109 @@ class InferenceEngine:
         prompt: str | Sequence[int],
         sampling: SamplingConfig,
         *,
+        grammar: Grammar | None = None,
         add_special: bool = False,
     ) -> AsyncGenerator[GenerationEvent, None]:
-        """Streams the tokens of one request, then one GenerationFinished or GenerationFailed.
+        """Streams the tokens of a raw prompt, then one GenerationFinished or GenerationFailed.
 
-        `prompt` is raw text (special tokens in it are parsed, as in a rendered
-        chat template) or token ids.
+        `prompt` is text (special tokens in it are parsed, as in a rendered
+        chat template) or token ids. All output counts as content.
         """
-        if self._closed:
-            yield GenerationFailed(ErrorKind.SHUTTING_DOWN, "the engine is closed", Usage(0, 0, 0))
-            return
         request = _core.Request()
-        request.id = next(self._request_ids)
         if isinstance(prompt, str):
             request.prompt_text = prompt
         else:
             request.prompt_tokens = list(prompt)
         request.add_special = add_special
-        request.sampling = _native_sampling(sampling)
+        _apply_grammar(request, grammar)
+        async for event in self._run(
+            request, sampling, tools=(), heavy=len(request.prompt_text) > _LONG_PROMPT_CHARS
+        ):
+            yield event
 
+    async def continue_conversation(
+        self,
+        conversation: Sequence[Message],
+        sampling: SamplingConfig,
+        *,
+        tools: Sequence[Tool] = (),
+        add_generation_prompt: bool = True,
+        enable_thinking: bool = True,
+        grammar: Grammar | None = None,
+    ) -> AsyncGenerator[GenerationEvent, None]:
+        """Streams the answer to a conversation rendered with the chat template.
+
+        `conversation` holds OpenAI-style messages (`role`, `content` as text
+        or text parts). Tokens are classified as content, reasoning or tool
+        call as they stream; offered `tools` are parsed out of the answer at
+        the end and their arguments validated against each tool's schema
+        (ToolCallsParsed, before GenerationFinished).
+        """
+        problems = tool_call_validation.schema_problems(tools)
+        if problems:
+            yield GenerationFailed(
+                ErrorKind.TOOL_SCHEMA_INVALID, "; ".join(problems), NO_USAGE, tuple(problems)
+            )
+            return
+        request = _core.Request()
+        try:
+            request.conversation_json = orjson.dumps(list(conversation)).decode()
+            if tools:
+                request.tools_json = orjson.dumps(list(tools)).decode()
+        except TypeError as error:
+            yield GenerationFailed(
+                ErrorKind.INVALID_REQUEST, f"the conversation is not JSON: {error}", NO_USAGE
+            )
+            return
+        request.add_generation_prompt = add_generation_prompt
+        request.enable_thinking = enable_thinking
+        _apply_grammar(request, grammar)
+        # Rendering a template is heavier than tokenizing: off the loop.
+        async for event in self._run(request, sampling, tools=tools, heavy=True):
+            yield event
+
+    async def _run(
+        self, request: _core.Request, sampling: SamplingConfig, *, tools: Sequence[Tool], heavy: bool
+    ) -> AsyncGenerator[GenerationEvent, None]:
+        if self._closed:
+            yield GenerationFailed(ErrorKind.SHUTTING_DOWN, "the engine is closed", NO_USAGE)
+            return
+        request.id = next(self._request_ids)
+        request.sampling = _native_sampling(sampling)
         mailbox = self._fanout.open(request.id)
         ended = False
+        parsed: ToolCallsParsed | None = None
         try:
-            if isinstance(prompt, str) and len(prompt) > _LONG_PROMPT_CHARS:
+            if heavy:
                 await asyncio.to_thread(self._native.submit, request)
             else:
                 self._native.submit(request)
             while True:
                 event = await mailbox.get()
                 if event.kind == _core.EventKind.Token:
-                    yield TokenGenerated(event.token, event.text)
+                    yield TokenGenerated(event.token, event.text, _TOKEN_KINDS[event.token_kind])
+                    continue
+                if event.kind == _core.EventKind.ToolCalls:
+                    calls = [(call.id, call.name, call.arguments) for call in event.tool_calls]
+                    valid, problems = tool_call_validation.validate_calls(tools, calls)
+                    if problems:
+                        # The native request is over too (Done follows); its
+                        # usage goes with the failure.
+                        ended = True
+                        done = await mailbox.get()
+                        yield GenerationFailed(
+                            ErrorKind.TOOL_CALL_VALIDATION_FAILED,
+                            "; ".join(problems),
+                            _usage(done.usage),
+                            tuple(problems),
+                        )
+                        return
+                    parsed = ToolCallsParsed(tuple(valid))
                     continue
                 ended = True
                 if event.kind == _core.EventKind.Done:
-                    if event.text:
-                        yield TokenGenerated(-1, event.text)
+                    if parsed is not None:
+                        yield parsed
                     yield GenerationFinished(_FINISH_REASONS[event.finish_reason], _usage(event.usage))
                 else:
                     yield GenerationFailed(_ERROR_KINDS[event.error_kind], event.message, _usage(event.usage))
@@ -200,6 +331,37 @@ class InferenceEngine:
                 # native request running with nobody to read it.
                 self._native.cancel(request.id)
             self._fanout.close(request.id)
+
+    @property
+    def embeddings_enabled(self) -> bool:
+        return self._native.embeddings_enabled
+
+    def chat_template_error(self) -> str | None:
+        """Why conversations cannot be rendered (bad override, no template), or None."""
+        return self._native.chat_template_error() or None
+
+    async def embed(
+        self, documents: Sequence[EmbeddingDocument], normalization: Normalization
+    ) -> list[Embedding]:
+        """One vector per document, computed beside any running generation.
+
+        Raises ValueError when embeddings are not enabled, and EmbeddingError
+        (a ValueError) for a document that is empty or longer than the
+        embedding batch size.
+        """
+        if self._closed:
+            raise ValueError("the engine is closed")
+        inputs = []
+        for document in documents:
+            native_input = _core.EmbeddingInput()
+            native_input.id = document.id
+            native_input.content = document.content
+            inputs.append(native_input)
+        native_normalization = _core.Normalization()
+        native_normalization.method = _NORMALIZATION_METHODS[normalization.method]
+        native_normalization.epsilon = normalization.epsilon
+        results = await asyncio.to_thread(self._native.embed, inputs, native_normalization)
+        return [Embedding(r.id, list(r.embedding), r.dimension) for r in results]
 
     async def __aenter__(self) -> InferenceEngine:
         return self

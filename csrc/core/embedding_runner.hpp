@@ -1,0 +1,55 @@
+// Embeddings on a llama context of their own, beside the generation context
+// and sharing the model's weights. An embedding batch therefore never waits
+// for token generation and never stalls it: both run at once (they share the
+// CPU, or the GPU, but neither blocks the other).
+//
+// Documents are packed into batches of at most `embedding_batch_size` tokens
+// (one sequence per document); a larger input is processed in several such
+// batches. A document longer than one batch is refused, as a non-causal
+// model must see a document in one piece.
+//
+// Thread contract: embed() may be called from any thread; calls are
+// serialized on the runner's own mutex.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <stdexcept>
+#include <vector>
+
+#include "embedding_normalization.hpp"
+#include "types.hpp"
+
+struct llama_model;
+struct llama_context;
+
+namespace paddler {
+
+class EmbeddingError : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+class EmbeddingRunner {
+  public:
+    EmbeddingRunner(llama_model* model, const EngineParams& params);
+    ~EmbeddingRunner();
+    EmbeddingRunner(const EmbeddingRunner&) = delete;
+    EmbeddingRunner& operator=(const EmbeddingRunner&) = delete;
+
+    std::vector<EmbeddingResult> embed(const std::vector<EmbeddingInput>& inputs, const Normalization& normalization);
+    PoolingType pooling_type() const { return pooling_type_; }
+
+  private:
+    void run_batch(const std::vector<std::vector<std::int32_t>>& documents, std::size_t first,
+                   std::size_t count, const Normalization& normalization, std::vector<EmbeddingResult>& results);
+
+    llama_model* model_;
+    llama_context* context_ = nullptr;
+    std::uint32_t batch_size_;
+    std::uint32_t max_sequences_;
+    PoolingType pooling_type_;
+    std::mutex mutex_;
+};
+
+}  // namespace paddler

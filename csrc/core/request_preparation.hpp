@@ -1,0 +1,79 @@
+// Turns a Request into what the engine thread runs: prompt tokens, a sampler
+// chain (with its grammar) and, for conversations, the output classifier.
+//
+// It runs on the submitting thread, so rendering a chat template, tokenizing
+// a long prompt or compiling a grammar never stalls the batch of the other
+// requests. Every problem with a request comes back as a PreparationFailure,
+// never as an exception.
+//
+// Thread contract: prepare() is const and may run on several threads at once;
+// the chat templates and the vocabulary are only read.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "chat.h"
+#include "output_classifier.hpp"
+#include "sampling.h"
+#include "types.hpp"
+
+namespace paddler {
+
+struct PreparedRequest {
+    RequestId id = 0;
+    std::vector<std::int32_t> prompt_tokens;
+    std::int32_t max_tokens = 0;
+    std::vector<std::string> stop;  // the caller's, plus the chat format's own
+    bool has_grammar = false;
+    common_sampler_ptr sampler;
+    // Greedy with nothing that reshapes the logits: an argmax over them is the
+    // same choice as the sampler chain's, without building and scanning a
+    // candidate array of the whole vocabulary several times per token.
+    bool plain_argmax = false;
+    bool skip_end_of_generation = false;  // ignore_eos
+    // Special tokens the output parser must see as text (thinking markers,
+    // tool-call markers); other special tokens are rendered as nothing.
+    std::set<std::int32_t> preserved_tokens;
+    std::optional<OutputClassifier> classifier;  // conversations only
+};
+
+struct PreparationFailure {
+    ErrorKind kind = ErrorKind::InvalidRequest;
+    std::string message;
+    std::int32_t prompt_tokens = 0;
+};
+
+using Preparation = std::variant<PreparedRequest, PreparationFailure>;
+
+class RequestPreparer {
+  public:
+    RequestPreparer(const llama_model* model, const std::string& chat_template_override,
+                    std::uint32_t slot_context_size);
+
+    Preparation prepare(Request request) const;
+
+    // Why conversations cannot be rendered ("" when they can).
+    const std::string& chat_template_error() const { return chat_template_error_; }
+    // The template conversations are rendered with ("" when there is none).
+    std::string chat_template_source() const;
+
+  private:
+    struct Rendered;
+    std::variant<Rendered, PreparationFailure> render_conversation(const Request& request) const;
+    std::optional<PreparationFailure> raw_grammar(const Request& request, common_params_sampling& sampling) const;
+
+    const llama_model* model_;
+    const llama_vocab* vocab_;
+    std::uint32_t slot_context_size_;
+    common_chat_templates_ptr templates_;
+    std::string chat_template_error_;
+    bool supports_thinking_ = false;
+    std::vector<llama_logit_bias> end_of_generation_bias_;
+};
+
+}  // namespace paddler
