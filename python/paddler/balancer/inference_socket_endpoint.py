@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from contextlib import aclosing
 from typing import Any
 
@@ -37,12 +38,14 @@ class InferenceSocketEndpoint:
 
     async def serve(self, websocket: WebSocket) -> None:
         await websocket.accept()
-        outgoing: asyncio.Queue[bytes] = asyncio.Queue()
+        outgoing: deque[bytes] = deque()
+        ready = asyncio.Event()
         in_flight: dict[str, asyncio.Task[None]] = {}
-        writer = asyncio.create_task(_write_loop(websocket, outgoing))
+        writer = asyncio.create_task(_write_loop(websocket, outgoing, ready))
 
         def send(message: dict[str, Any]) -> None:
-            outgoing.put_nowait(orjson.dumps(message))
+            outgoing.append(orjson.dumps(message))
+            ready.set()
 
         try:
             while True:
@@ -108,10 +111,14 @@ class InferenceSocketEndpoint:
                         send(error_envelope(request_id, event.code, event.description))
 
 
-async def _write_loop(websocket: WebSocket, outgoing: asyncio.Queue[bytes]) -> None:
+async def _write_loop(websocket: WebSocket, outgoing: deque[bytes], ready: asyncio.Event) -> None:
+    # One writer per socket: frames of concurrent requests never interleave,
+    # and a slow client slows only its own socket.
     while True:
-        frame = await outgoing.get()
-        await websocket.send_text(frame.decode())
+        await ready.wait()
+        ready.clear()
+        while outgoing:
+            await websocket.send({"type": "websocket.send", "text": outgoing.popleft().decode()})
 
 
 def _request_id_of(frame: str | bytes) -> str:
