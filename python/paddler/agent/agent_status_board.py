@@ -25,8 +25,16 @@ class AgentStatusBoard:
     # Reads the engine's live slot count; set by the reconciler.
     slots_processing: Callable[[], int] = lambda: 0
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    # Set for changes that must each reach the balancer (a new application
+    # status), unlike download progress, which may be sampled.
+    urgent: asyncio.Event = field(default_factory=asyncio.Event)
 
     def update(self, **values: object) -> None:
+        if (
+            values.get("state_application_status", self.state_application_status)
+            != self.state_application_status
+        ):
+            self.urgent.set()
         for name, value in values.items():
             setattr(self, name, value)
         self.changed.set()

@@ -132,11 +132,18 @@ class ManagementSocketClient:
     async def _report_status(self, outbox: JsonRpcOutbox) -> None:
         while True:
             self._board.changed.clear()
+            self._board.urgent.clear()
             self._status_version += 1
             status = self._board.snapshot().model_dump(mode="json")
             params = {"version": self._status_version, "status": status}
             outbox.send(agent_socket.notification(AgentMethod.UPDATE_AGENT_STATUS, params))
-            await asyncio.sleep(STATUS_MIN_GAP_S)
+            # Bursts (a download's progress) are sampled every STATUS_MIN_GAP_S;
+            # a new application status goes out at once.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(STATUS_MIN_GAP_S):
+                    await self._board.urgent.wait()
+            if self._board.urgent.is_set():
+                continue
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(STATUS_INTERVAL_S):
                     await self._board.changed.wait()
