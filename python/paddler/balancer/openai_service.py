@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import Any
 
-import orjson
 from pydantic import TypeAdapter
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -19,6 +18,8 @@ from starlette.routing import Route
 from paddler.balancer.http_body import read_body
 from paddler.balancer.http_server import HttpServer
 from paddler.balancer.management_service import health, json_response
+from paddler.balancer.openai_common import Generation, openai_error, sse
+from paddler.balancer.openai_responses import answer_response
 from paddler.balancer.reconciliation_service import ReconciliationService
 from paddler.balancer.request_relay import Relayed, RelayFinished, RequestRelay
 from paddler.protocol.agent_desired_model import HuggingFace, LocalToAgent, Url
@@ -27,59 +28,11 @@ from paddler.protocol.body_validation import InvalidBody, decode_json
 from paddler.protocol.openai_request import (
     CHAT_COMPLETION_REQUEST,
     COMPLETION_REQUEST,
+    RESPONSES_REQUEST,
     ChatCompletionRequest,
     CompletionRequest,
+    ResponsesRequest,
 )
-
-_ERROR_TYPES = {400: "invalid_request_error", 404: "not_found_error", 413: "invalid_request_error"}
-
-
-def openai_error(status_code: int, message: str, param: str | None = None) -> Response:
-    body = {
-        "error": {
-            "message": message,
-            "type": _ERROR_TYPES.get(status_code, "server_error"),
-            "param": param,
-            "code": None,
-        }
-    }
-    return Response(orjson.dumps(body), status_code=status_code, media_type="application/json")
-
-
-def _sse(value: Any) -> bytes:
-    return b"data: " + orjson.dumps(value) + b"\n\n"
-
-
-class _Generation:
-    """What the relay gave for one request, as text, usage and an ending."""
-
-    def __init__(self) -> None:
-        self.usage: dict[str, int] = {}
-        # (code, message) when the request failed.
-        self.error: tuple[int, str] | None = None
-
-    def texts(self, event: Relayed) -> list[str]:
-        return [
-            response["GeneratedToken"].get("ContentToken", "")
-            for response in event.responses
-            if "GeneratedToken" in response
-        ]
-
-    def finish(self, event: RelayFinished) -> None:
-        result = event.response.get("GeneratedToken", {}) if isinstance(event.response, dict) else {}
-        if "Done" in result:
-            self.usage = result["Done"].get("usage", {})
-        else:
-            variant, detail = next(iter(result.items()), ("Error", "the agent ended the request"))
-            self.error = (500, f"{variant}: {detail}")
-
-    def openai_usage(self) -> dict[str, int]:
-        completion = self.usage.get("content_tokens", 0)
-        prompt = self.usage.get("prompt_tokens", 0)
-        return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
-
-    def finish_reason(self, limit: int) -> str:
-        return "length" if limit > 0 and self.usage.get("content_tokens", 0) >= limit else "stop"
 
 
 class OpenAIService:
@@ -157,8 +110,12 @@ class OpenAIService:
     async def _embeddings(self, _request: Request) -> Response:
         return openai_error(400, "embeddings are not supported yet by this server")
 
-    async def _responses(self, _request: Request) -> Response:
-        return openai_error(400, "the Responses API is not supported yet; use /v1/chat/completions")
+    async def _responses(self, request: Request) -> Response:
+        body = await self._decode(request, RESPONSES_REQUEST)
+        if isinstance(body, Response):
+            return body
+        assert isinstance(body, ResponsesRequest)
+        return await answer_response(self._relay, body, body.model or self._model_id())
 
     async def _answer(
         self,
@@ -179,7 +136,7 @@ class OpenAIService:
                 media_type="text/event-stream",
                 headers={"Cache-Control": "no-cache"},
             )
-        generation = _Generation()
+        generation = Generation()
         pieces: list[str] = []
         async with aclosing(self._relay.relay(method, params)) as events:
             async for event in events:
@@ -237,23 +194,23 @@ class OpenAIService:
             return {**base, "choices": [choice]}
 
         if chat:
-            yield _sse(chunk({"role": "assistant", "content": ""}))
-        generation = _Generation()
+            yield sse(chunk({"role": "assistant", "content": ""}))
+        generation = Generation()
         async with aclosing(self._relay.relay(method, params)) as events:
             async for event in events:
                 if isinstance(event, Relayed):
                     text = "".join(generation.texts(event))
                     if text:
-                        yield _sse(chunk({"content": text} if chat else text))
+                        yield sse(chunk({"content": text} if chat else text))
                 elif isinstance(event, RelayFinished):
                     generation.finish(event)
                 else:
                     generation.error = (event.code, event.description)
         if generation.error is not None:
             code, message = generation.error
-            yield _sse({"error": {"message": message, "type": "server_error", "param": None, "code": code}})
+            yield sse({"error": {"message": message, "type": "server_error", "param": None, "code": code}})
         else:
-            yield _sse(chunk({} if chat else "", generation.finish_reason(limit)))
+            yield sse(chunk({} if chat else "", generation.finish_reason(limit)))
             if include_usage:
-                yield _sse({**base, "choices": [], "usage": generation.openai_usage()})
+                yield sse({**base, "choices": [], "usage": generation.openai_usage()})
         yield b"data: [DONE]\n\n"

@@ -111,3 +111,67 @@ class CompletionRequest(_SamplingFields):
 
 CHAT_COMPLETION_REQUEST = TypeAdapter(ChatCompletionRequest)
 COMPLETION_REQUEST = TypeAdapter(CompletionRequest)
+
+
+class InputText(StrictModel):
+    type: Literal["input_text", "output_text"]
+    text: str
+    annotations: list[Any] | None = None
+
+
+class InputMessage(StrictModel):
+    type: Literal["message"] | None = None
+    role: Literal["system", "developer", "user", "assistant"]
+    content: str | list[InputText]
+    id: str | None = None
+    status: str | None = None
+
+    def text(self) -> str:
+        if isinstance(self.content, str):
+            return self.content
+        return "".join(part.text for part in self.content)
+
+
+class TextFormat(StrictModel):
+    type: Literal["text"]
+
+
+class TextConfig(StrictModel):
+    format: TextFormat | None = None
+
+
+class ResponsesRequest(StrictModel):
+    """The Responses API, without tools, state (`previous_response_id`) or structured output yet."""
+
+    model: str = ""
+    input: str | list[InputMessage]
+    instructions: str | None = None
+    max_output_tokens: int | None = Field(default=None, ge=1)
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    top_p: float | None = Field(default=None, ge=0.0, le=1.0)
+    stream: bool = False
+    store: bool | None = None
+    metadata: dict[str, str] | None = None
+    user: str | None = None
+    text: TextConfig | None = None
+    tools: Annotated[list[dict[str, Any]], Field(max_length=0)] | None = None
+    tool_choice: Literal["none", "auto"] | None = None
+    parallel_tool_calls: bool | None = None
+    truncation: Literal["disabled"] | None = None
+
+    def conversation(self) -> list[dict[str, str]]:
+        messages = [] if self.instructions is None else [{"role": "system", "content": self.instructions}]
+        if isinstance(self.input, str):
+            return [*messages, {"role": "user", "content": self.input}]
+        roles = {"developer": "system"}
+        return messages + [
+            {"role": roles.get(message.role, message.role), "content": message.text()}
+            for message in self.input
+        ]
+
+    def sampling(self) -> dict[str, Any]:
+        overrides = {"temperature": self.temperature, "top_p": self.top_p}
+        return {name: value for name, value in overrides.items() if value is not None}
+
+
+RESPONSES_REQUEST = TypeAdapter(ResponsesRequest)
