@@ -18,6 +18,12 @@ NB_MODULE(_core, m) {
 
     nb::exception<ModelLoadError>(m, "ModelLoadError", PyExc_RuntimeError);
     nb::exception<EmbeddingError>(m, "EmbeddingError", PyExc_ValueError);
+    nb::exception<ChatTemplateError>(m, "ChatTemplateError", PyExc_ValueError);
+
+    nb::enum_<ToolChoice>(m, "ToolChoice")
+        .value("Auto", ToolChoice::Auto)
+        .value("Required", ToolChoice::Required)
+        .value("NoTools", ToolChoice::None);
 
     nb::enum_<PoolingType>(m, "PoolingType")
         .value("Unspecified", PoolingType::Unspecified)
@@ -151,6 +157,7 @@ NB_MODULE(_core, m) {
         .def_rw("id", &Request::id)
         .def_rw("conversation_json", &Request::conversation_json)
         .def_rw("tools_json", &Request::tools_json)
+        .def_rw("tool_choice", &Request::tool_choice)
         .def_rw("add_generation_prompt", &Request::add_generation_prompt)
         .def_rw("enable_thinking", &Request::enable_thinking)
         .def_rw("grammar_kind", &Request::grammar_kind)
@@ -209,6 +216,8 @@ NB_MODULE(_core, m) {
         .def("metadata", &Engine::metadata)
         .def("chat_template", &Engine::chat_template)
         .def("chat_template_error", &Engine::chat_template_error)
+        .def("render_conversation", &Engine::render_conversation, "request"_a,
+             nb::call_guard<nb::gil_scoped_release>())
         .def("embed", &Engine::embed, "inputs"_a, "normalization"_a, nb::call_guard<nb::gil_scoped_release>())
         .def_prop_ro("embeddings_enabled", &Engine::embeddings_enabled)
         .def_prop_ro("pooling_type", &Engine::pooling_type)

@@ -198,6 +198,14 @@ std::int32_t Engine::vocab_size() const { return llama_vocab_n_tokens(llama_mode
 std::int32_t Engine::embedding_size() const { return llama_model_n_embd(model_); }
 const std::string& Engine::chat_template_error() const { return preparer_->chat_template_error(); }
 
+std::string Engine::render_conversation(const Request& request) const {
+    auto rendered = preparer_->render_prompt(request);
+    if (auto* failed = std::get_if<PreparationFailure>(&rendered)) {
+        throw ChatTemplateError(failed->message);
+    }
+    return std::move(std::get<std::string>(rendered));
+}
+
 PoolingType Engine::pooling_type() const {
     return embeddings_ ? embeddings_->pooling_type() : PoolingType::Unspecified;
 }
@@ -345,10 +353,16 @@ class EngineLoop {
                 engine_.command_wake_.wait(seen, std::memory_order_acquire);
                 continue;
             }
-            build_batch();
-            steps_ += 1;
-            if (decode_batch()) {
-                sample_and_emit();
+            try {
+                build_batch();
+                steps_ += 1;
+                if (decode_batch()) {
+                    sample_and_emit();
+                }
+            } catch (const std::exception& error) {
+                // Last resort: whatever escaped ends the requests of this
+                // step, never the process; the next step starts clean.
+                fail_all_active(std::string("the engine step failed: ") + error.what());
             }
             publish();
         }
@@ -543,21 +557,29 @@ class EngineLoop {
                 continue;
             }
             active->state = SlotState::Generating;
+            try {
+                emit_sampled(*active, token);
+            } catch (const std::exception& error) {
+                // Nothing a request does may take the engine thread down.
+                if (active) fail(*active, ErrorKind::SamplerError, std::string("processing the output failed: ") + error.what());
+            }
+        }
+    }
 
-            if (is_eog_[static_cast<std::size_t>(token)]) {
-                end_generation(*active, FinishReason::EndOfGeneration);
-                continue;
-            }
-            active->usage.completion_tokens += 1;
-            active->next_token = token;
-            const bool render_special = active->request.preserved_tokens.count(token) != 0;
-            TextRelease release = active->text->push(common_token_to_piece(vocab_, token, render_special));
-            emit_text(*active, token, std::move(release.text));
-            if (release.stop_matched) {
-                end_generation(*active, FinishReason::StopString);
-            } else if (active->usage.completion_tokens >= active->request.max_tokens) {
-                end_generation(*active, FinishReason::MaxTokens);
-            }
+    void emit_sampled(ActiveRequest& active, llama_token token) {
+        if (is_eog_[static_cast<std::size_t>(token)]) {
+            end_generation(active, FinishReason::EndOfGeneration);
+            return;
+        }
+        active.usage.completion_tokens += 1;
+        active.next_token = token;
+        const bool render_special = active.request.preserved_tokens.count(token) != 0;
+        TextRelease release = active.text->push(common_token_to_piece(vocab_, token, render_special));
+        emit_text(active, token, std::move(release.text));
+        if (release.stop_matched) {
+            end_generation(active, FinishReason::StopString);
+        } else if (active.usage.completion_tokens >= active.request.max_tokens) {
+            end_generation(active, FinishReason::MaxTokens);
         }
     }
 
@@ -600,6 +622,8 @@ class EngineLoop {
             // counted like the text before it.
             count(active.usage, held ? last_kind(active) : classified.kind);
         }
+        active.usage.undeterminable_tokens -= classified.reclassified_as_tool_call;
+        active.usage.tool_call_tokens += classified.reclassified_as_tool_call;
         if (classified.pieces.empty()) {
             if (token >= 0) emit_piece(active, token, classified.kind, "");
             return;
@@ -695,6 +719,16 @@ class EngineLoop {
         active_[slot].reset();
         slots_.release(slot);
         std::erase(admission_order_, slot);
+    }
+
+    void fail_all_active(const std::string& message) {
+        for (auto& active : active_) {
+            if (!active) continue;
+            const auto slot = active->slot;
+            fail(*active, ErrorKind::DecodeFailed, message);
+            llama_memory_seq_rm(memory_, static_cast<llama_seq_id>(slot), -1, -1);
+            slots_.cached(slot).clear();
+        }
     }
 
     void end_everything() {

@@ -57,6 +57,12 @@ class ModelLoadError : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// render_conversation() could not render: bad template, bad conversation.
+class ChatTemplateError : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
 class EngineLoop;  // engine thread state; defined in engine.cpp
 class EmbeddingRunner;
 class RequestPreparer;
@@ -87,6 +93,10 @@ class Engine {
     // Why conversations cannot be rendered (the override does not compile,
     // the model has no template), or "".
     const std::string& chat_template_error() const;
+    // The prompt a conversation request (conversation_json, tools_json,
+    // add_generation_prompt, enable_thinking) renders to; throws
+    // ChatTemplateError. Any thread.
+    std::string render_conversation(const Request& request) const;
 
     // Any thread; blocks until done. Throws std::invalid_argument when
     // embeddings are not enabled and EmbeddingError for a bad document.

@@ -19,15 +19,20 @@ ClassifiedToken OutputClassifier::push(const std::string& text) {
     }
     output_ += text;
     common_chat_msg current;
+    std::vector<common_chat_msg_diff> diffs;
     try {
         current = parse(true);
+        diffs = common_chat_msg_diff::compute_diffs(previous_, current);
     } catch (const std::exception&) {
-        // A partial parse may fail mid-marker; the next token usually settles
-        // it. Nothing is made visible by this one.
+        // A partial parse may fail, or disagree with the previous one,
+        // mid-marker; the next token usually settles it. Nothing is made
+        // visible by this one.
+        unshown_text_ += text;
+        unshown_tokens_ += 1;
         return token;
     }
     bool tool_call_delta = false;
-    for (const auto& diff : common_chat_msg_diff::compute_diffs(previous_, current)) {
+    for (const auto& diff : diffs) {
         if (!diff.reasoning_content_delta.empty()) {
             token.pieces.push_back({TokenKind::Reasoning, diff.reasoning_content_delta});
         }
@@ -39,13 +44,23 @@ ClassifiedToken OutputClassifier::push(const std::string& text) {
         }
     }
     if (tool_call_delta || (!current.tool_calls.empty() && token.pieces.empty())) {
-        // Tool calls are shown as the raw text the model wrote; the parsed
+        // Tool calls are shown as the raw text the model wrote, including the
+        // opening the parser held back until it recognized a call; the parsed
         // calls come once, at the end.
-        token.pieces.push_back({TokenKind::ToolCall, text});
-        tool_call_text_ += text;
+        const std::string raw = unshown_text_ + text;
+        token.pieces.push_back({TokenKind::ToolCall, raw});
+        tool_call_text_ += raw;
+        token.reclassified_as_tool_call = unshown_tokens_;
     }
     previous_ = std::move(current);
-    token.kind = token.pieces.empty() ? TokenKind::Undeterminable : token.pieces.front().kind;
+    if (token.pieces.empty()) {
+        unshown_text_ += text;
+        unshown_tokens_ += 1;
+        return token;
+    }
+    unshown_text_.clear();
+    unshown_tokens_ = 0;
+    token.kind = token.pieces.front().kind;
     return token;
 }
 

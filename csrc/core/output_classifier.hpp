@@ -10,6 +10,7 @@
 // Thread contract: one instance per request, used by the engine thread only.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,6 +28,9 @@ struct ClassifiedPiece {
 struct ClassifiedToken {
     TokenKind kind = TokenKind::Undeterminable;  // what the token counts as
     std::vector<ClassifiedPiece> pieces;          // the text it made visible
+    // Earlier tokens, counted as undeterminable, that turned out to open a
+    // tool call: the caller moves them to the tool-call count.
+    std::int32_t reclassified_as_tool_call = 0;
 };
 
 struct ToolCallOutcome {
@@ -51,6 +55,10 @@ class OutputClassifier {
     std::string output_;
     common_chat_msg previous_;
     std::string tool_call_text_;  // raw text of the tokens counted as tool calls
+    // Text of tokens that made nothing visible since the last visible piece
+    // (the parser holds it until it knows what it is).
+    std::string unshown_text_;
+    std::int32_t unshown_tokens_ = 0;
 };
 
 }  // namespace paddler

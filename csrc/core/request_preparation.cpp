@@ -99,9 +99,6 @@ std::variant<RequestPreparer::Rendered, PreparationFailure> RequestPreparer::ren
         return failure(ErrorKind::InvalidRequest, "the conversation has no messages");
     }
     const bool has_grammar = request.grammar_kind != GrammarKind::None;
-    if (has_grammar && !inputs.tools.empty()) {
-        return failure(ErrorKind::InvalidRequest, "a grammar cannot be combined with tools");
-    }
     if (has_grammar && request.enable_thinking && supports_thinking_) {
         return failure(ErrorKind::GrammarIncompatibleWithThinking,
                        "this model thinks before it answers and a grammar would constrain the thinking too; "
@@ -112,9 +109,17 @@ std::variant<RequestPreparer::Rendered, PreparationFailure> RequestPreparer::ren
     inputs.use_jinja = true;
     inputs.reasoning_format = COMMON_REASONING_FORMAT_DEEPSEEK;
     inputs.parallel_tool_calls = true;
-    if (request.grammar_kind == GrammarKind::JsonSchema) {
+    switch (request.tool_choice) {
+        case ToolChoice::Auto: inputs.tool_choice = COMMON_CHAT_TOOL_CHOICE_AUTO; break;
+        case ToolChoice::Required: inputs.tool_choice = COMMON_CHAT_TOOL_CHOICE_REQUIRED; break;
+        case ToolChoice::None: inputs.tool_choice = COMMON_CHAT_TOOL_CHOICE_NONE; break;
+    }
+    // With tools, a caller's grammar replaces the tool-call grammar (tool
+    // calls in the output are still parsed); without, the template folds it
+    // into its own output format.
+    if (inputs.tools.empty() && request.grammar_kind == GrammarKind::JsonSchema) {
         inputs.json_schema = request.grammar;
-    } else if (request.grammar_kind == GrammarKind::Gbnf) {
+    } else if (inputs.tools.empty() && request.grammar_kind == GrammarKind::Gbnf) {
         inputs.grammar = request.grammar;
     }
     Rendered rendered;
@@ -132,8 +137,16 @@ std::variant<RequestPreparer::Rendered, PreparationFailure> RequestPreparer::ren
                                  what);
     }
     rendered.prompt = rendered.chat.prompt;
-    rendered.tools_offered = !inputs.tools.empty();
+    rendered.tools_offered = !inputs.tools.empty() && request.tool_choice != ToolChoice::None;
     return rendered;
+}
+
+std::variant<std::string, PreparationFailure> RequestPreparer::render_prompt(const Request& request) const {
+    auto rendered = render_conversation(request);
+    if (auto* failed = std::get_if<PreparationFailure>(&rendered)) {
+        return std::move(*failed);
+    }
+    return std::move(std::get<Rendered>(rendered).prompt);
 }
 
 std::optional<PreparationFailure> RequestPreparer::raw_grammar(const Request& request,
@@ -224,7 +237,8 @@ Preparation RequestPreparer::prepare(Request request) const {
             const auto ids = common_tokenize(vocab_, text, false, true);
             if (ids.size() == 1) prepared.preserved_tokens.insert(ids[0]);
         }
-        if (!chat.grammar.empty()) {
+        const bool caller_grammar_replaces_tools = rendered.tools_offered && request.grammar_kind != GrammarKind::None;
+        if (!chat.grammar.empty() && !caller_grammar_replaces_tools) {
             const common_grammar_type type = rendered.tools_offered ? COMMON_GRAMMAR_TYPE_TOOL_CALLS
                                              : request.grammar_kind == GrammarKind::Gbnf ? COMMON_GRAMMAR_TYPE_USER
                                                                                          : COMMON_GRAMMAR_TYPE_OUTPUT_FORMAT;
@@ -244,7 +258,8 @@ Preparation RequestPreparer::prepare(Request request) const {
             }
             sampling.generation_prompt = chat.generation_prompt;
         } else if (request.grammar_kind != GrammarKind::None) {
-            // The template did not fold the grammar in (content-only formats).
+            // The template did not fold the grammar in (content-only formats),
+            // or it replaces the tool-call grammar.
             if (auto failed = raw_grammar(request, sampling)) return std::move(*failed);
         }
         sampling.preserved_tokens = std::set<llama_token>(prepared.preserved_tokens.begin(),

@@ -56,6 +56,8 @@ class RequestPreparer {
                     std::uint32_t slot_context_size);
 
     Preparation prepare(Request request) const;
+    // The prompt a conversation request renders to, or why it does not.
+    std::variant<std::string, PreparationFailure> render_prompt(const Request& request) const;
 
     // Why conversations cannot be rendered ("" when they can).
     const std::string& chat_template_error() const { return chat_template_error_; }

@@ -69,6 +69,10 @@ struct SamplingParams {
 
 enum class GrammarKind : std::uint8_t { None, Gbnf, JsonSchema };
 
+// Auto: the model may call a tool; Required: it must (its output is then
+// constrained to a tool call); None: tools are described but not callable.
+enum class ToolChoice : std::uint8_t { Auto, Required, None };
+
 struct Request {
     RequestId id = 0;
     // A conversation (OpenAI-style JSON array of {role, content} messages)
@@ -77,6 +81,7 @@ struct Request {
     // OpenAI function tools (JSON array), offered to the template; their calls
     // are parsed from the output at the end.
     std::string tools_json;
+    ToolChoice tool_choice = ToolChoice::Auto;
     bool add_generation_prompt = true;
     bool enable_thinking = true;
     GrammarKind grammar_kind = GrammarKind::None;

@@ -12,6 +12,16 @@ class ModelLoadError(RuntimeError):
 class EmbeddingError(ValueError):
     pass
 
+class ChatTemplateError(ValueError):
+    pass
+
+class ToolChoice(enum.Enum):
+    Auto = 0
+
+    Required = 1
+
+    NoTools = 2
+
 class PoolingType(enum.Enum):
     Unspecified = 0
 
@@ -370,6 +380,12 @@ class Request:
     def tools_json(self, arg: str, /) -> None: ...
 
     @property
+    def tool_choice(self) -> ToolChoice: ...
+
+    @tool_choice.setter
+    def tool_choice(self, arg: ToolChoice, /) -> None: ...
+
+    @property
     def add_generation_prompt(self) -> bool: ...
 
     @add_generation_prompt.setter
@@ -527,6 +543,8 @@ class Engine:
     def chat_template(self) -> str: ...
 
     def chat_template_error(self) -> str: ...
+
+    def render_conversation(self, request: Request) -> str: ...
 
     def embed(self, inputs: Sequence[EmbeddingInput], normalization: Normalization) -> list[EmbeddingResult]: ...
 

@@ -15,11 +15,12 @@ from paddler.agent.generation_event import (
     ToolCallsParsed,
     Usage,
 )
-from paddler.agent.grammar import GbnfGrammar, Grammar, JsonSchemaGrammar
-from paddler.agent.inference_engine import EmbeddingError, InferenceEngine, ModelLoadError
+from paddler.agent.grammar import GbnfGrammar, Grammar, JsonSchemaGrammar, ToolChoice
+from paddler.agent.inference_engine import ChatTemplateError, EmbeddingError, InferenceEngine, ModelLoadError
 from paddler.agent.sampling_config import SamplingConfig
 
 __all__ = [
+    "ChatTemplateError",
     "Embedding",
     "EmbeddingDocument",
     "EmbeddingError",
@@ -47,5 +48,6 @@ __all__ = [
     "TokenGenerated",
     "TokenKind",
     "ToolCallsParsed",
+    "ToolChoice",
     "Usage",
 ]

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from typing import Any
+
+
+class ToolChoice(enum.StrEnum):
+    # The model may call a tool.
+    AUTO = "auto"
+    # The model must call a tool: its output is constrained to a tool call.
+    REQUIRED = "required"
+    # Tools are described to the model but calls are not parsed.
+    NONE = "none"
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,11 +39,12 @@ from paddler.agent.generation_event import (
     ToolCallsParsed,
     Usage,
 )
-from paddler.agent.grammar import GbnfGrammar, Grammar, JsonSchemaGrammar
+from paddler.agent.grammar import GbnfGrammar, Grammar, JsonSchemaGrammar, ToolChoice
 from paddler.agent.sampling_config import SamplingConfig
 
 ModelLoadError = _core.ModelLoadError
 EmbeddingError = _core.EmbeddingError
+ChatTemplateError = _core.ChatTemplateError
 
 Message = Mapping[str, Any]
 Tool = Mapping[str, Any]
@@ -81,6 +82,12 @@ _TOKEN_KINDS: Final = {
     _core.TokenKind.Reasoning: TokenKind.REASONING,
     _core.TokenKind.ToolCall: TokenKind.TOOL_CALL,
     _core.TokenKind.Undeterminable: TokenKind.UNDETERMINABLE,
+}
+
+_TOOL_CHOICES: Final = {
+    ToolChoice.AUTO: _core.ToolChoice.Auto,
+    ToolChoice.REQUIRED: _core.ToolChoice.Required,
+    ToolChoice.NONE: _core.ToolChoice.NoTools,
 }
 
 _POOLING_TYPES: Final = {
@@ -166,6 +173,24 @@ def _usage(native: _core.Usage) -> Usage:
     )
 
 
+def _conversation_request(
+    conversation: Sequence[Message],
+    tools: Sequence[Tool],
+    tool_choice: ToolChoice,
+    add_generation_prompt: bool,
+    enable_thinking: bool,
+) -> _core.Request:
+    """Raises TypeError when the conversation or tools are not JSON-serializable."""
+    request = _core.Request()
+    request.conversation_json = orjson.dumps(list(conversation)).decode()
+    if tools:
+        request.tools_json = orjson.dumps(list(tools)).decode()
+    request.tool_choice = _TOOL_CHOICES[tool_choice]
+    request.add_generation_prompt = add_generation_prompt
+    request.enable_thinking = enable_thinking
+    return request
+
+
 def _apply_grammar(request: _core.Request, grammar: Grammar | None) -> None:
     if isinstance(grammar, GbnfGrammar):
         request.grammar_kind = _core.GrammarKind.Gbnf
@@ -244,6 +269,7 @@ class InferenceEngine:
         sampling: SamplingConfig,
         *,
         tools: Sequence[Tool] = (),
+        tool_choice: ToolChoice = ToolChoice.AUTO,
         add_generation_prompt: bool = True,
         enable_thinking: bool = True,
         grammar: Grammar | None = None,
@@ -262,22 +288,34 @@ class InferenceEngine:
                 ErrorKind.TOOL_SCHEMA_INVALID, "; ".join(problems), NO_USAGE, tuple(problems)
             )
             return
-        request = _core.Request()
         try:
-            request.conversation_json = orjson.dumps(list(conversation)).decode()
-            if tools:
-                request.tools_json = orjson.dumps(list(tools)).decode()
+            request = _conversation_request(
+                conversation, tools, tool_choice, add_generation_prompt, enable_thinking
+            )
         except TypeError as error:
             yield GenerationFailed(
                 ErrorKind.INVALID_REQUEST, f"the conversation is not JSON: {error}", NO_USAGE
             )
             return
-        request.add_generation_prompt = add_generation_prompt
-        request.enable_thinking = enable_thinking
         _apply_grammar(request, grammar)
+        called_tools = tools if tool_choice is not ToolChoice.NONE else ()
         # Rendering a template is heavier than tokenizing: off the loop.
-        async for event in self._run(request, sampling, tools=tools, heavy=True):
+        async for event in self._run(request, sampling, tools=called_tools, heavy=True):
             yield event
+
+    async def render_conversation(
+        self,
+        conversation: Sequence[Message],
+        *,
+        tools: Sequence[Tool] = (),
+        add_generation_prompt: bool = True,
+        enable_thinking: bool = True,
+    ) -> str:
+        """The prompt a conversation renders to; raises ChatTemplateError."""
+        request = _conversation_request(
+            conversation, tools, ToolChoice.AUTO, add_generation_prompt, enable_thinking
+        )
+        return await asyncio.to_thread(self._native.render_conversation, request)
 
     async def _run(
         self, request: _core.Request, sampling: SamplingConfig, *, tools: Sequence[Tool], heavy: bool
