@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 
 RETRY_INITIAL_S = 1.0
 RETRY_MAX_S = 30.0
+# Failed attempts at one desired state before the status says Stuck.
+STUCK_AFTER_FAILURES = 5
 # In-flight requests get this long to finish before a new engine replaces theirs.
 DRAIN_TIMEOUT_S = 30.0
 
@@ -125,9 +127,14 @@ class Reconciler:
             await self._replace(None)
 
     async def _reconcile_with_retries(self, shutdown: asyncio.Event) -> None:
-        delay = RETRY_INITIAL_S
+        attempted: AgentDesiredState | None = None
+        failures = 0
         while self._desired is not None and self._desired != self._applied:
             desired = self._desired
+            if desired is not attempted:
+                # A new desired state: fresh, and its own backoff.
+                attempted, failures = desired, 0
+                self._board.update(state_application_status=AgentStateApplicationStatus.FRESH)
             try:
                 await self._apply(desired)
                 self._applied = desired
@@ -141,27 +148,28 @@ class Reconciler:
                 )
                 return
             except _Retry as failure:
-                logger.warning("desired state not applied: %s; retry in %.1f s", failure.problem, delay)
-                self._board.update(
-                    state_application_status=AgentStateApplicationStatus.ATTEMPTED_AND_RETRYING,
-                    issues=[failure.problem],
-                )
+                problem = failure.problem
             except Exception as error:  # a bug or an unforeseen failure: report it, never die of it
-                logger.exception("applying the desired state failed; retry in %.1f s", delay)
-                self._board.update(
-                    state_application_status=AgentStateApplicationStatus.ATTEMPTED_AND_RETRYING,
-                    issues=[issue("UnexpectedError", f"{type(error).__name__}: {error}")],
-                )
+                logger.exception("applying the desired state failed")
+                problem = issue("UnexpectedError", f"{type(error).__name__}: {error}")
+            failures += 1
+            delay = min(RETRY_INITIAL_S * 2 ** (failures - 1), RETRY_MAX_S)
+            logger.warning("desired state not applied: %s; retry in %.1f s", problem, delay)
+            self._board.update(
+                # Still retrying, but long enough that a person should look.
+                state_application_status=AgentStateApplicationStatus.STUCK
+                if failures >= STUCK_AFTER_FAILURES
+                else AgentStateApplicationStatus.ATTEMPTED_AND_RETRYING,
+                issues=[problem],
+            )
             # Jitter: agents that failed together do not retry together.
             # A newer desired state or a shutdown ends the wait early.
             await _first_of(self._wake, shutdown, timeout_s=delay * random.uniform(0.8, 1.2))
             if shutdown.is_set():
                 return
             self._wake.clear()
-            delay = min(delay * 2, RETRY_MAX_S)
 
     async def _apply(self, desired: AgentDesiredState) -> None:
-        self._board.update(state_application_status=AgentStateApplicationStatus.FRESH)
         parameters = desired.inference_parameters
         override = desired.chat_template_override.content if desired.chat_template_override else None
         if override is not None:
