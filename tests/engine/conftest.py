@@ -4,7 +4,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from paddler.agent import EngineConfig, InferenceEngine
+from paddler.agent import EngineConfig, InferenceEngine, PoolingType
+from tests.engine.chat_templates import HERMES_TOOLS, THINKING
 from tests.model_cards import smollm2
 
 # Small enough to start in a second, large enough for every test here.
@@ -15,5 +16,44 @@ SHARED_ENGINE_CONFIG = EngineConfig(context_size=1024, slots=4, n_batch=512, thr
 async def engine() -> AsyncIterator[InferenceEngine]:
     """One engine shared by the tests that do not need one of their own."""
     engine = await InferenceEngine.load(str(smollm2()), SHARED_ENGINE_CONFIG)
+    yield engine
+    await engine.close()
+
+
+@pytest.fixture(scope="session")
+async def thinking_engine() -> AsyncIterator[InferenceEngine]:
+    """SmolLM2 with a template that opens a <think> block in its generation prompt."""
+    engine = await InferenceEngine.load(
+        str(smollm2()), EngineConfig(context_size=512, slots=2, threads=2, chat_template_override=THINKING)
+    )
+    yield engine
+    await engine.close()
+
+
+@pytest.fixture(scope="session")
+async def tool_engine() -> AsyncIterator[InferenceEngine]:
+    """SmolLM2 with a Hermes-style tool-calling template."""
+    engine = await InferenceEngine.load(
+        str(smollm2()),
+        EngineConfig(context_size=1024, slots=2, threads=2, chat_template_override=HERMES_TOOLS),
+    )
+    yield engine
+    await engine.close()
+
+
+@pytest.fixture(scope="session")
+async def embedding_engine() -> AsyncIterator[InferenceEngine]:
+    """SmolLM2 with embeddings on (mean pooling), batches of 64 tokens so chunking shows."""
+    engine = await InferenceEngine.load(
+        str(smollm2()),
+        EngineConfig(
+            context_size=512,
+            slots=2,
+            threads=2,
+            enable_embeddings=True,
+            embedding_batch_size=64,
+            pooling_type=PoolingType.MEAN,
+        ),
+    )
     yield engine
     await engine.close()
