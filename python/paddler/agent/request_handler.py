@@ -121,9 +121,14 @@ class RequestHandler:
 
     async def _dispatch(self, request_id: str, method: Any, params: Any) -> Any:
         overrides = SamplingOverrides()
-        if isinstance(params, dict) and "sampling" in params:
+        traceparent = None
+        if isinstance(params, dict) and ("sampling" in params or "traceparent" in params):
+            # Internal members next to the public params (docs/agent-socket.md).
             params = dict(params)
-            overrides = _decode(SAMPLING_OVERRIDES, params.pop("sampling"))
+            if "sampling" in params:
+                overrides = _decode(SAMPLING_OVERRIDES, params.pop("sampling"))
+            traceparent = params.pop("traceparent", None)
+            logger.debug("request %s: %s (traceparent %s)", request_id, method, traceparent)
         if method == BalancerMethod.CONTINUE_FROM_RAW_PROMPT:
             raw = _decode(CONTINUE_FROM_RAW_PROMPT, params)
             return await self._generate(request_id, raw, overrides)

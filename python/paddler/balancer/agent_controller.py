@@ -101,7 +101,9 @@ class AgentController:
     def start_request(self, request_id: str, method: BalancerMethod, params: Any) -> Mailbox:
         mailbox = Mailbox(_RESPONSE_KIND[method])
         self._pending[request_id] = mailbox
-        self.send(agent_socket.request(request_id, method, params))
+        # Params may still be serialized (bytes): they go into the frame as they are.
+        wire_params = orjson.Fragment(params) if isinstance(params, bytes) else params
+        self.send(agent_socket.request(request_id, method, wire_params))
         return mailbox
 
     def stop_responding_to(self, request_id: str) -> None:

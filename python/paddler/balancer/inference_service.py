@@ -22,6 +22,7 @@ from paddler.balancer.http_server import HttpServer
 from paddler.balancer.inference_socket_endpoint import InferenceSocketEndpoint
 from paddler.balancer.management_service import health
 from paddler.balancer.request_relay import Relayed, RelayFailed, RelayFinished, RequestRelay
+from paddler.balancer.trace_context import child_traceparent
 from paddler.protocol.agent_socket import BalancerMethod
 from paddler.protocol.embedding_request import GENERATE_EMBEDDING_BATCH
 from paddler.protocol.inference_request import CONTINUE_FROM_CONVERSATION_HISTORY, CONTINUE_FROM_RAW_PROMPT
@@ -30,11 +31,13 @@ from paddler.protocol.inference_response import error_envelope, response_envelop
 NDJSON = "application/x-ndjson"
 
 
-def ndjson_stream(request_id: str, relay: RequestRelay, method: BalancerMethod, params: Any) -> Response:
+def ndjson_stream(
+    request_id: str, relay: RequestRelay, method: BalancerMethod, params: Any, traceparent: str
+) -> Response:
     async def lines() -> AsyncIterator[bytes]:
         # aclosing: a client that leaves cancels this stream, and the relay
         # must tell the agent at once.
-        async with aclosing(relay.relay(method, params)) as events:
+        async with aclosing(relay.relay(method, params, traceparent)) as events:
             async for event in events:
                 if isinstance(event, Relayed):
                     yield b"".join(
@@ -47,7 +50,8 @@ def ndjson_stream(request_id: str, relay: RequestRelay, method: BalancerMethod, 
                 else:
                     yield orjson.dumps(error_envelope(request_id, event.code, event.description)) + b"\n"
 
-    return StreamingResponse(lines(), media_type=NDJSON, headers={"X-Request-Id": request_id})
+    headers = {"X-Request-Id": request_id, "traceparent": traceparent}
+    return StreamingResponse(lines(), media_type=NDJSON, headers=headers)
 
 
 class InferenceService:
@@ -92,8 +96,9 @@ class InferenceService:
                 return params
             request_id = uuid.uuid4().hex
             # Kept serialized while the request waits; sent to the agent as is.
-            wire_params = orjson.Fragment(params.model_dump_json(by_alias=True))
-            return ndjson_stream(request_id, self._relay, method, wire_params)
+            wire_params = params.model_dump_json(by_alias=True).encode()
+            traceparent = child_traceparent(request.headers.get("traceparent"))
+            return ndjson_stream(request_id, self._relay, method, wire_params, traceparent)
 
         return endpoint
 

@@ -13,6 +13,7 @@ import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from paddler.balancer.request_relay import Relayed, RelayFailed, RelayFailure, RelayFinished, RequestRelay
+from paddler.balancer.trace_context import child_traceparent
 from paddler.protocol.agent_socket import BalancerMethod
 from paddler.protocol.body_validation import InvalidBody, decode_json
 from paddler.protocol.inference_response import BalancerErrorCode, error_envelope, response_envelope
@@ -38,6 +39,8 @@ class InferenceSocketEndpoint:
 
     async def serve(self, websocket: WebSocket) -> None:
         await websocket.accept()
+        # Every request of the socket is a child of the trace given at connection, if any.
+        traceparent = websocket.headers.get("traceparent")
         outgoing: deque[bytes] = deque()
         ready = asyncio.Event()
         in_flight: dict[str, asyncio.Task[None]] = {}
@@ -53,7 +56,7 @@ class InferenceSocketEndpoint:
                 if message["type"] == "websocket.disconnect":
                     break
                 frame = message.get("text") or message.get("bytes") or b""
-                self._handle(frame, send, in_flight)
+                self._handle(frame, send, in_flight, traceparent)
         except (WebSocketDisconnect, RuntimeError):
             pass
         finally:
@@ -67,7 +70,9 @@ class InferenceSocketEndpoint:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await writer
 
-    def _handle(self, frame: str | bytes, send: Any, in_flight: dict[str, asyncio.Task[None]]) -> None:
+    def _handle(
+        self, frame: str | bytes, send: Any, in_flight: dict[str, asyncio.Task[None]], traceparent: str | None
+    ) -> None:
         decoded = decode_json(INFERENCE_SOCKET_CLIENT_MESSAGE, frame)
         if isinstance(decoded, InvalidBody):
             send(error_envelope(_request_id_of(frame), BalancerErrorCode.BAD_REQUEST, decoded.message))
@@ -90,13 +95,17 @@ class InferenceSocketEndpoint:
             body = request.request.ContinueFromRawPrompt.model_dump_json(by_alias=True)
         # Kept serialized while the request waits: a fraction of the memory of
         # the parsed objects, and sent to the agent as is.
-        params = orjson.Fragment(body)
-        task = asyncio.create_task(self._serve(request.id, method, params, send))
+        params = body.encode()
+        task = asyncio.create_task(
+            self._serve(request.id, method, params, send, child_traceparent(traceparent))
+        )
         in_flight[request.id] = task
         task.add_done_callback(lambda _: in_flight.pop(request.id, None))
 
-    async def _serve(self, request_id: str, method: BalancerMethod, params: Any, send: Any) -> None:
-        async with aclosing(self._relay.relay(method, params)) as events:
+    async def _serve(
+        self, request_id: str, method: BalancerMethod, params: Any, send: Any, traceparent: str
+    ) -> None:
+        async with aclosing(self._relay.relay(method, params, traceparent)) as events:
             async for event in events:
                 if isinstance(event, Relayed):
                     for response in event.responses:

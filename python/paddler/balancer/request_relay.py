@@ -19,10 +19,13 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from paddler.balancer.agent_controller import AgentController
 from paddler.balancer.balancer_metrics import BalancerMetrics
 from paddler.balancer.buffered_request_manager import BufferedRequestManager, BufferedRequestOutcome
 from paddler.balancer.mailbox import AgentFinished, AgentGone, AgentStreamed
+from paddler.balancer.trace_context import child_traceparent, trace_id_of
 from paddler.protocol.agent_socket import BalancerMethod, RpcErrorCode
 from paddler.protocol.inference_response import BalancerErrorCode
 
@@ -101,7 +104,9 @@ class RequestRelay:
         self._id_prefix = uuid.uuid4().hex[:8] + "-"
         self._request_numbers = itertools.count(1)
 
-    async def relay(self, method: BalancerMethod, params: Any) -> AsyncGenerator[RelayEvent, None]:
+    async def relay(
+        self, method: BalancerMethod, params: Any, traceparent: str | None = None
+    ) -> AsyncGenerator[RelayEvent, None]:
         """Yields relayed responses, then one RelayFinished or RelayFailed.
 
         Closing the iterator early (client gone, StopRespondingTo) tells the
@@ -109,6 +114,8 @@ class RequestRelay:
         """
         arrived = time.monotonic()
         outcome = "cancelled"
+        traceparent = traceparent or child_traceparent(None)
+        params = _with_members(params, {"traceparent": traceparent})
         try:
             for _ in range(_MAX_DISPATCHES):
                 claim = await self._buffered_requests.wait_for_slot()
@@ -132,6 +139,13 @@ class RequestRelay:
                             elif isinstance(event, RelayFailed):
                                 outcome = event.reason.name.lower()
                                 self._metrics.errors.labels(str(event.code)).inc()
+                                logger.info(
+                                    "request failed on agent %s: %s %s (trace %s)",
+                                    claim.controller.id,
+                                    event.code,
+                                    event.description,
+                                    trace_id_of(traceparent),
+                                )
                             yield event
                         else:
                             return
@@ -212,6 +226,19 @@ class _DispatchAgain:
 
 
 _DISPATCH_AGAIN = _DispatchAgain()
+
+
+def _with_members(params: Any, members: dict[str, Any]) -> Any:
+    """Adds internal members (trace context) to a request's params, parsed or still serialized."""
+    if isinstance(params, dict):
+        return {**params, **members}
+    if isinstance(params, bytes):
+        # A serialized JSON object (model_dump_json): `{...}` with the members
+        # spliced in before its closing brace.
+        body = params.rstrip()
+        separator = b"," if body[:-1].strip() != b"{" else b""
+        return body[:-1] + separator + orjson.dumps(members)[1:]
+    return params
 
 
 def _buffer_failure(outcome: BufferedRequestOutcome) -> RelayFailed:
