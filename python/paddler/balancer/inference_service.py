@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from typing import Any
 
@@ -17,11 +17,12 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
 
+from paddler.balancer.embedding_batch_relay import EmbeddingBatchRelay
 from paddler.balancer.http_body import read_json
 from paddler.balancer.http_server import HttpServer
 from paddler.balancer.inference_socket_endpoint import InferenceSocketEndpoint
 from paddler.balancer.management_service import health
-from paddler.balancer.request_relay import Relayed, RelayFailed, RelayFinished, RequestRelay
+from paddler.balancer.request_relay import Relayed, RelayEvent, RelayFailed, RelayFinished, RequestRelay
 from paddler.balancer.trace_context import child_traceparent
 from paddler.protocol.agent_socket import BalancerMethod
 from paddler.protocol.embedding_request import GENERATE_EMBEDDING_BATCH
@@ -31,13 +32,11 @@ from paddler.protocol.inference_response import error_envelope, response_envelop
 NDJSON = "application/x-ndjson"
 
 
-def ndjson_stream(
-    request_id: str, relay: RequestRelay, method: BalancerMethod, params: Any, traceparent: str
-) -> Response:
+def ndjson_stream(request_id: str, events: AsyncGenerator[RelayEvent, None], traceparent: str) -> Response:
     async def lines() -> AsyncIterator[bytes]:
         # aclosing: a client that leaves cancels this stream, and the relay
         # must tell the agent at once.
-        async with aclosing(relay.relay(method, params, traceparent)) as events:
+        async with aclosing(events):
             async for event in events:
                 if isinstance(event, Relayed):
                     yield b"".join(
@@ -55,8 +54,15 @@ def ndjson_stream(
 
 
 class InferenceService:
-    def __init__(self, address: str, relay: RequestRelay, cors_allowed_hosts: list[str]) -> None:
+    def __init__(
+        self,
+        address: str,
+        relay: RequestRelay,
+        embedding_relay: EmbeddingBatchRelay,
+        cors_allowed_hosts: list[str],
+    ) -> None:
         self._relay = relay
+        self._embedding_relay = embedding_relay
         routes = [
             Route("/health", health),
             Route(
@@ -71,11 +77,7 @@ class InferenceService:
                 self._endpoint(CONTINUE_FROM_RAW_PROMPT, BalancerMethod.CONTINUE_FROM_RAW_PROMPT),
                 methods=["POST"],
             ),
-            Route(
-                "/api/v1/generate_embedding_batch",
-                self._endpoint(GENERATE_EMBEDDING_BATCH, BalancerMethod.GENERATE_EMBEDDING_BATCH),
-                methods=["POST"],
-            ),
+            Route("/api/v1/generate_embedding_batch", self._embeddings, methods=["POST"]),
             WebSocketRoute("/api/v1/inference_socket", InferenceSocketEndpoint(relay).serve),
         ]
         middleware = []
@@ -98,9 +100,17 @@ class InferenceService:
             # Kept serialized while the request waits; sent to the agent as is.
             wire_params = params.model_dump_json(by_alias=True).encode()
             traceparent = child_traceparent(request.headers.get("traceparent"))
-            return ndjson_stream(request_id, self._relay, method, wire_params, traceparent)
+            return ndjson_stream(request_id, self._relay.relay(method, wire_params, traceparent), traceparent)
 
         return endpoint
+
+    async def _embeddings(self, request: Request) -> Response:
+        params = await read_json(request, GENERATE_EMBEDDING_BATCH)
+        if isinstance(params, Response):
+            return params
+        traceparent = child_traceparent(request.headers.get("traceparent"))
+        events = self._embedding_relay.relay(params.model_dump(mode="json"), traceparent)
+        return ndjson_stream(uuid.uuid4().hex, events, traceparent)
 
     async def run(self, shutdown: asyncio.Event) -> None:
         await self._server.run(shutdown)

@@ -9,6 +9,7 @@ from typing import Protocol
 from paddler.balancer.agent_controller_pool import AgentControllerPool
 from paddler.balancer.balancer_metrics import BalancerMetrics
 from paddler.balancer.buffered_request_manager import BufferedRequestManager
+from paddler.balancer.embedding_batch_relay import EmbeddingBatchRelay
 from paddler.balancer.inference_service import InferenceService
 from paddler.balancer.management_service import ManagementService
 from paddler.balancer.openai_service import OpenAIService
@@ -39,7 +40,9 @@ async def run_balancer(config: BalancerConfig, shutdown: asyncio.Event) -> None:
 
     inference_stop = asyncio.Event()
     management_stop = asyncio.Event()
-    inference = InferenceService(config.inference_addr, relay, config.inference_cors_allowed_hosts)
+    inference = InferenceService(
+        config.inference_addr, relay, EmbeddingBatchRelay(relay, pool), config.inference_cors_allowed_hosts
+    )
     background: list[Service] = [
         reconciliation,
         ManagementService(

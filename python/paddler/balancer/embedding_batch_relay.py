@@ -1,0 +1,69 @@
+"""`generate_embedding_batch`: the batch is split across the agents that serve,
+the parts run at once, and their embeddings are merged into one stream."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
+from typing import Any
+
+from paddler.balancer.agent_controller_pool import AgentControllerPool
+from paddler.balancer.request_relay import Relayed, RelayEvent, RelayFailed, RelayFinished, RequestRelay
+from paddler.protocol.agent_socket import BalancerMethod
+
+_PART_DONE = object()
+
+
+def split_batch(documents: list[Any], parts: int) -> list[list[Any]]:
+    """Contiguous, nearly equal parts (never an empty one)."""
+    parts = max(1, min(parts, len(documents)))
+    size, extra = divmod(len(documents), parts)
+    result: list[list[Any]] = []
+    start = 0
+    for index in range(parts):
+        end = start + size + (1 if index < extra else 0)
+        result.append(documents[start:end])
+        start = end
+    return result
+
+
+class EmbeddingBatchRelay:
+    def __init__(self, relay: RequestRelay, pool: AgentControllerPool) -> None:
+        self._relay = relay
+        self._pool = pool
+
+    async def relay(self, params: dict[str, Any], traceparent: str) -> AsyncGenerator[RelayEvent, None]:
+        """Embeddings as every part yields them, then one RelayFinished ("Done") or the first failure."""
+        serving = sum(1 for agent in self._pool.agents.values() if agent.slots_total > 0)
+        parts = split_batch(params["input_batch"], serving)
+        merged: asyncio.Queue[RelayEvent | object] = asyncio.Queue()
+
+        async def run(part: list[Any]) -> None:
+            part_params = {**params, "input_batch": part}
+            events = self._relay.relay(BalancerMethod.GENERATE_EMBEDDING_BATCH, part_params, traceparent)
+            async with aclosing(events):
+                async for event in events:
+                    if not isinstance(event, RelayFinished):
+                        await merged.put(event)
+            await merged.put(_PART_DONE)
+
+        tasks = [asyncio.create_task(run(part)) for part in parts]
+        try:
+            remaining = len(tasks)
+            generated_by = ""
+            while remaining:
+                event = await merged.get()
+                if event is _PART_DONE:
+                    remaining -= 1
+                elif isinstance(event, RelayFailed):
+                    yield event
+                    return
+                elif isinstance(event, Relayed):
+                    generated_by = event.generated_by
+                    yield event
+            yield RelayFinished(generated_by, {"Embedding": "Done"})
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
