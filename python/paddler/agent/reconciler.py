@@ -67,6 +67,10 @@ class _Retry(Exception):
         self.problem = problem
 
 
+class _Superseded(Exception):
+    """A newer desired state arrived while this one was being applied."""
+
+
 class Reconciler:
     def __init__(
         self, board: AgentStatusBoard, resolver_cache_dir: Path, slots: int, threads: int = 0
@@ -131,7 +135,7 @@ class Reconciler:
         failures = 0
         while self._desired is not None and self._desired != self._applied:
             desired = self._desired
-            if desired is not attempted:
+            if desired != attempted:
                 # A new desired state: fresh, and its own backoff.
                 attempted, failures = desired, 0
                 self._board.update(state_application_status=AgentStateApplicationStatus.FRESH)
@@ -147,6 +151,8 @@ class Reconciler:
                     issues=[failure.problem],
                 )
                 return
+            except _Superseded:
+                continue
             except _Retry as failure:
                 problem = failure.problem
             except Exception as error:  # a bug or an unforeseen failure: report it, never die of it
@@ -195,7 +201,7 @@ class Reconciler:
             self._board.update(uses_chat_template_override=override is not None)
             return
 
-        resolved = await self._resolver.resolve(desired.model)
+        resolved = await self._resolve_unless_superseded(desired)
         if isinstance(resolved, ResolveFailed):
             if resolved.retry:
                 raise _Retry(resolved.issue)
@@ -233,6 +239,23 @@ class Reconciler:
         if template_issue is not None:
             # Raw prompts work without a template: applied, with the issue shown.
             self._board.update(issues=[template_issue])
+
+    async def _resolve_unless_superseded(self, desired: AgentDesiredState) -> Path | ResolveFailed | None:
+        # A download can take long; a newer desired state must not wait for
+        # a model nobody wants any more. (Loading an engine is not cut short:
+        # a half-built native engine cannot be abandoned safely.)
+        resolving = asyncio.create_task(self._resolver.resolve(desired.model))
+        while not resolving.done():
+            superseded = asyncio.create_task(self._wake.wait())
+            await asyncio.wait({resolving, superseded}, return_when=asyncio.FIRST_COMPLETED)
+            superseded.cancel()
+            if not resolving.done() and self._desired != desired:
+                resolving.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await resolving
+                raise _Superseded()
+            self._wake.clear()
+        return resolving.result()
 
     @staticmethod
     def _prompt(

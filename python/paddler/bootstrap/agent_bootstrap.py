@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +13,8 @@ from paddler.agent.management_socket_client import ManagementSocketClient
 from paddler.agent.model_resolver import default_cache_dir
 from paddler.agent.reconciler import Reconciler
 from paddler.agent.request_handler import RequestHandler
+
+RECONCILER_STOP_S = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,4 +41,10 @@ async def run_agent(config: AgentConfig, shutdown: asyncio.Event) -> None:
         await client.run(shutdown)
     finally:
         client_stopped.set()
-        await reconciling
+        # An idle reconciler stops at once; one in the middle of a download
+        # or a load is not waited for.
+        done, _ = await asyncio.wait({reconciling}, timeout=RECONCILER_STOP_S)
+        if not done:
+            reconciling.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reconciling
