@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import heapq
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -11,11 +13,23 @@ from paddler.balancer.change_notifier import ChangeNotifier
 
 
 class AgentControllerPool:
+    """Picks the least busy agent (highest free-slot ratio) in O(log n).
+
+    A heap holds one entry per change of an agent's free slots; entries made
+    stale by a later change (or a disconnection) are dropped when they reach
+    the top. Each entry is `(-free ratio, order, version, controller)`: the
+    order breaks ties first-come-first-served and keeps controllers from
+    ever being compared.
+    """
+
     def __init__(self) -> None:
         self.agents: dict[str, AgentController] = {}
         self.changes = ChangeNotifier()
         # Set by the buffered request manager: capacity may have appeared.
         self.on_capacity: Callable[[], None] = lambda: None
+        self._heap: list[tuple[float, int, int, AgentController]] = []
+        self._order = itertools.count()
+        self._versions: dict[AgentController, int] = {}
 
     def register(self, controller: AgentController) -> AgentController | None:
         """Adds the agent; returns the controller it replaced (same id, a stale connection)."""
@@ -26,34 +40,49 @@ class AgentControllerPool:
         return replaced
 
     def deregister(self, controller: AgentController) -> None:
+        self._versions.pop(controller, None)
         if self.agents.get(controller.id) is controller:
             del self.agents[controller.id]
             self.changes.notify()
 
+    def _index(self, controller: AgentController) -> None:
+        version = self._versions.get(controller, 0) + 1
+        self._versions[controller] = version
+        total = controller.slots_total
+        free = total - controller.slots_claimed
+        # An agent without a model reports zero slots and gets nothing.
+        if free > 0:
+            heapq.heappush(self._heap, (-free / total, next(self._order), version, controller))
+        if len(self._heap) > 4 * len(self._versions) + 64:
+            self._compact()
+
+    def _compact(self) -> None:
+        # Stale entries below the top are never popped: rebuilt from the
+        # current entries now and then, so the heap stays O(agents).
+        self._heap = [entry for entry in self._heap if self._versions.get(entry[3]) == entry[2]]
+        heapq.heapify(self._heap)
+
     def try_claim(self) -> AgentControllerSlotGuard | None:
-        """Claims a slot on the least busy agent (highest free-slot ratio), or None when all are full."""
-        best: AgentController | None = None
-        best_ratio = 0.0
-        for controller in self.agents.values():
-            total = controller.slots_total
-            free = total - controller.slots_claimed
-            # An agent without a model reports zero slots and gets nothing.
-            if free <= 0:
-                continue
-            ratio = free / total
-            if ratio > best_ratio:
-                best, best_ratio = controller, ratio
-        if best is None:
-            return None
-        best.slots_claimed += 1
-        return AgentControllerSlotGuard(best, self._release)
+        """Claims a slot on the least busy agent, or None when every agent is full."""
+        while self._heap:
+            _, _, version, controller = self._heap[0]
+            heapq.heappop(self._heap)
+            if self._versions.get(controller) != version or controller.free_slots <= 0:
+                continue  # stale: the agent changed, left, or its breaker opened since
+            controller.slots_claimed += 1
+            self._index(controller)
+            return AgentControllerSlotGuard(controller, self._release)
+        return None
 
     def _release(self, controller: AgentController) -> None:
         controller.slots_claimed -= 1
-        if not controller.closed:
+        if not controller.closed and controller in self._versions:
+            self._index(controller)
             self.on_capacity()
 
-    def _status_changed(self, _controller: AgentController) -> None:
+    def _status_changed(self, controller: AgentController) -> None:
+        if controller in self._versions or self.agents.get(controller.id) is controller:
+            self._index(controller)
         self.changes.notify()
         self.on_capacity()
 

@@ -90,3 +90,18 @@ def test_a_batch_frame_delivers_tokens_and_the_result_in_order() -> None:
     items = list(mailbox._items)
     assert [type(item).__name__ for item in items] == ["AgentStreamed", "AgentFinished"]
     assert items[1].response == {"GeneratedToken": {"Done": {"usage": {}}}}  # type: ignore[union-attr]
+
+
+def test_the_choice_stays_least_busy_and_the_index_stays_small_over_many_claims() -> None:
+    pool = AgentControllerPool()
+    agents = [agent_with_slots(pool, f"agent-{n}", 4) for n in range(10)]
+
+    for _ in range(10_000):
+        claims = [pool.try_claim() for _ in range(20)]
+        # 20 claims over 10 agents of 4 slots: least busy first means 2 each.
+        assert sorted(agent.slots_claimed for agent in agents) == [2] * 10
+        for claim in claims:
+            assert claim is not None
+            claim.release()
+
+    assert len(pool._heap) <= 4 * len(agents) + 64
