@@ -15,7 +15,7 @@ import orjson
 from paddler.balancer.agent_circuit_breaker import AgentCircuitBreaker
 from paddler.balancer.mailbox import AgentFailed, AgentFinished, AgentGone, AgentStreamed, Mailbox
 from paddler.protocol import agent_socket
-from paddler.protocol.agent_socket import AgentMethod, BalancerMethod, RpcErrorCode
+from paddler.protocol.agent_socket import AgentMethod, BalancerMethod
 from paddler.protocol.agent_status import AgentStatus, agent_snapshot
 from paddler.protocol.body_validation import InvalidBody, decode_python
 
@@ -229,6 +229,3 @@ class AgentCallFailed(Exception):
 class AgentDisconnected(Exception):
     def __init__(self, agent_id: str) -> None:
         super().__init__(f"agent {agent_id} disconnected")
-
-
-__all__ = ["AgentCallFailed", "AgentController", "AgentDisconnected", "RpcErrorCode"]

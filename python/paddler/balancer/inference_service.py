@@ -22,7 +22,7 @@ from paddler.balancer.http_body import read_json
 from paddler.balancer.http_server import HttpServer
 from paddler.balancer.inference_socket_endpoint import InferenceSocketEndpoint
 from paddler.balancer.management_service import health
-from paddler.balancer.request_relay import Relayed, RelayEvent, RelayFailed, RelayFinished, RequestRelay
+from paddler.balancer.request_relay import Relayed, RelayEvent, RelayFinished, RequestRelay
 from paddler.balancer.trace_context import child_traceparent
 from paddler.protocol.agent_socket import BalancerMethod
 from paddler.protocol.embedding_request import GENERATE_EMBEDDING_BATCH
@@ -114,6 +114,3 @@ class InferenceService:
 
     async def run(self, shutdown: asyncio.Event) -> None:
         await self._server.run(shutdown)
-
-
-__all__ = ["InferenceService", "RelayFailed"]

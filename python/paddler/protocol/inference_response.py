@@ -14,9 +14,6 @@ from __future__ import annotations
 import enum
 from typing import Any, Final
 
-# GeneratedToken variants that carry a token and are followed by more messages.
-TOKEN_VARIANTS: Final = frozenset({"ContentToken", "ReasoningToken", "ToolCallToken", "UndeterminableToken"})
-
 USAGE_FIELDS: Final = (
     "prompt_tokens",
     "cached_prompt_tokens",
@@ -47,15 +44,5 @@ def response_envelope(request_id: str, generated_by: str | None, response: Any) 
     return {"Response": {"request_id": request_id, "generated_by": generated_by, "response": response}}
 
 
-def generated_token_envelope(
-    request_id: str, generated_by: str | None, generated_token: Any
-) -> dict[str, Any]:
-    return response_envelope(request_id, generated_by, {"GeneratedToken": generated_token})
-
-
 def error_envelope(request_id: str, code: int, description: str) -> dict[str, Any]:
     return {"Error": {"request_id": request_id, "error": {"code": code, "description": description}}}
-
-
-def is_token_variant(generated_token: Any) -> bool:
-    return isinstance(generated_token, dict) and not TOKEN_VARIANTS.isdisjoint(generated_token)
