@@ -71,8 +71,9 @@ class AgentSocketEndpoint:
     async def _register(self, websocket: WebSocket, agent_id: str) -> AgentController | None:
         try:
             async with asyncio.timeout(REGISTRATION_TIMEOUT_S):
-                frame = await websocket.receive_text()
-            message = orjson.loads(frame)
+                received = await websocket.receive()
+            # Text or binary frames alike: both carry JSON.
+            message = orjson.loads(received.get("text") or received.get("bytes") or b"")
         except (TimeoutError, WebSocketDisconnect, RuntimeError, KeyError, orjson.JSONDecodeError):
             with contextlib.suppress(Exception):
                 await websocket.close(POLICY_VIOLATION, "expected a register_agent notification")
