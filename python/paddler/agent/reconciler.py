@@ -90,7 +90,10 @@ class Reconciler:
         board.slots_processing = self._slots_processing
 
     def _slots_processing(self) -> int:
-        return self.serving.engine.status().slots_processing if self.serving else 0
+        # The requests holding a lease, not the engine's own count: that one
+        # lags until the engine thread admits a request, and the balancer
+        # should see a slot busy from the moment it is taken.
+        return self._in_flight
 
     def set_desired_state(self, state: AgentDesiredState) -> None:
         self._desired = state
@@ -112,12 +115,14 @@ class Reconciler:
             return
         self._in_flight += 1
         self._idle.clear()
+        self._board.changed.set()
         try:
             yield self.serving
         finally:
             self._in_flight -= 1
             if self._in_flight == 0:
                 self._idle.set()
+            self._board.changed.set()
 
     async def run(self, shutdown: asyncio.Event) -> None:
         try:

@@ -168,11 +168,7 @@ class RequestHandler:
             else:
                 prompt = params.raw_prompt
             sampling = _sampling(serving, params.max_tokens, overrides)
-            self._board.changed.set()
-            try:
-                return await self._stream(request_id, serving, prompt, sampling)
-            finally:
-                self._board.changed.set()
+            return await self._stream(request_id, serving, prompt, sampling)
 
     async def _stream(
         self, request_id: str, serving: ServingModel, prompt: str, sampling: SamplingConfig
