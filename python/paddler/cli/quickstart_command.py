@@ -27,6 +27,7 @@ def register(commands: Any) -> None:
     parser.add_argument("--compat-openai-addr", help="also serve the OpenAI compatible API here")
     parser.add_argument("--slots", type=int, default=4)
     parser.add_argument("--context-size", type=int, default=4096, help="tokens of context per slot")
+    parser.add_argument("--threads", type=int, default=0, help="the agent's CPU threads; 0: one per core")
     parser.set_defaults(run=run)
 
 
@@ -107,6 +108,8 @@ def run(args: argparse.Namespace) -> int:
         str(args.slots),
         "--name",
         "quickstart",
+        "--threads",
+        str(args.threads),
     ]
     # Children stay in our process group: Ctrl-C reaches all of them.
     processes = [subprocess.Popen(balancer_command)]
