@@ -24,7 +24,7 @@ def text_and_done(messages: list[InferenceMessage]) -> tuple[str, bool]:
 
 async def test_the_official_client_generates_over_the_socket_and_ndjson(cluster: Cluster) -> None:
     await cluster.start_balancer()
-    await cluster.serve_smollm2(agents=1, slots=2)
+    await cluster.serve_smollm2(agents=1, slots=2, enable_embeddings=True, pooling_type="Mean")
 
     async with ClientInference(cluster.inference_url) as client:
         assert await client.get_health() == "OK"
@@ -58,7 +58,10 @@ async def test_the_official_client_generates_over_the_socket_and_ndjson(cluster:
     assert text_and_done(socket_raw)[1]
     # Greedy: the same conversation over NDJSON gives the same answer.
     assert text_and_done(ndjson_conversation) == (socket_text, True)
-    # Embeddings come with the engine's embedding support; until then a clear error.
-    assert [message.kind for message in embeddings] == [InferenceMessageKind.SERVER_ERROR]
-    assert embeddings[0].error_message is not None
-    assert "embeddings are not supported" in embeddings[0].error_message
+    assert [message.kind for message in embeddings] == [
+        InferenceMessageKind.EMBEDDING,
+        InferenceMessageKind.EMBEDDING_DONE,
+    ]
+    assert embeddings[0].embedding_data is not None
+    assert embeddings[0].embedding_data.source_document_id == "1"
+    assert len(embeddings[0].embedding_data.embedding) == 576

@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from paddler.agent.agent_status_board import AgentStatusBoard
-from paddler.agent.conversation_prompt import ChatTemplateError, ConversationPrompt
-from paddler.agent.engine_config import EngineConfig, KvCacheType
+from paddler.agent.engine_config import EngineConfig, KvCacheType, PoolingType
 from paddler.agent.inference_engine import InferenceEngine, ModelLoadError
 from paddler.agent.model_resolver import DownloadProgress, ModelResolver, ResolveFailed
-from paddler.protocol.agent_desired_model import describe_model
+from paddler.protocol.agent_desired_model import AgentDesiredModel, describe_model
 from paddler.protocol.agent_status import AgentIssue, AgentStateApplicationStatus, issue
 from paddler.protocol.balancer_desired_state import AgentDesiredState
 from paddler.protocol.inference_parameters import InferenceParameters, KvCacheDtype
+from paddler.protocol.inference_parameters import PoolingType as WirePoolingType
 
 logger = logging.getLogger(__name__)
 
@@ -46,15 +46,42 @@ _KV_CACHE_TYPES = {
 }
 
 
+_POOLING_TYPES = {
+    WirePoolingType.UNSPECIFIED: PoolingType.UNSPECIFIED,
+    WirePoolingType.NONE: PoolingType.NONE,
+    WirePoolingType.MEAN: PoolingType.MEAN,
+    WirePoolingType.CLS: PoolingType.CLS,
+    WirePoolingType.LAST: PoolingType.LAST,
+    WirePoolingType.RANK: PoolingType.RANK,
+}
+
+
+# The inference parameters an engine is built with; the rest are sampling
+# defaults that a running engine takes per request.
+_ENGINE_FIELDS = (
+    "n_batch",
+    "context_size",
+    "embedding_batch_size",
+    "enable_embeddings",
+    "k_cache_dtype",
+    "v_cache_dtype",
+    "n_gpu_layers",
+    "pooling_type",
+)
+
+
+def _engine_fields(parameters: InferenceParameters) -> tuple[object, ...]:
+    return tuple(getattr(parameters, name) for name in _ENGINE_FIELDS)
+
+
 @dataclass(frozen=True, slots=True)
 class ServingModel:
     """What requests run against; replaced whole on every reconciliation."""
 
     engine: InferenceEngine
     parameters: InferenceParameters
-    # None when the model has no usable template: raw prompts still work.
-    prompt: ConversationPrompt | None
     chat_template_override: str | None
+    model: AgentDesiredModel
 
 
 class _NotAppliable(Exception):
@@ -183,27 +210,20 @@ class Reconciler:
     async def _apply(self, desired: AgentDesiredState) -> None:
         parameters = desired.inference_parameters
         override = desired.chat_template_override.content if desired.chat_template_override else None
-        if override is not None:
-            try:
-                ConversationPrompt(override)
-            except ChatTemplateError as error:
-                raise _NotAppliable(issue("ChatTemplateDoesNotCompile", str(error))) from error
         for dtype in (parameters.k_cache_dtype, parameters.v_cache_dtype):
             if dtype not in _KV_CACHE_TYPES:
                 raise _NotAppliable(issue("KvCacheDtypeNotSupported", dtype.value))
 
-        current = self._applied
+        serving = self.serving
         if (
-            current is not None
-            and self.serving is not None
-            and current.model == desired.model
-            and current.inference_parameters == parameters
+            serving is not None
+            and serving.model == desired.model
+            and serving.chat_template_override == override
+            and _engine_fields(serving.parameters) == _engine_fields(parameters)
         ):
-            # Only the chat template changed: no new engine needed.
-            self.serving = ServingModel(
-                self.serving.engine, parameters, self._prompt(self.serving.engine, override)[0], override
-            )
-            self._board.update(uses_chat_template_override=override is not None)
+            # Only sampling defaults changed: they apply to the next request,
+            # the engine stays.
+            self.serving = ServingModel(serving.engine, parameters, override, desired.model)
             return
 
         resolved = await self._resolve_unless_superseded(desired)
@@ -216,6 +236,9 @@ class Reconciler:
             self._board.update(model_path=None, uses_chat_template_override=False)
             return
 
+        # The chat template is compiled by the engine (llama.cpp's own jinja),
+        # so a new override means a new engine; loading a model that is
+        # already in the page cache takes a moment.
         config = EngineConfig(
             context_size=parameters.context_size,
             slots=self._slots,
@@ -225,6 +248,10 @@ class Reconciler:
             threads=self._threads,
             k_cache_type=_KV_CACHE_TYPES[parameters.k_cache_dtype],
             v_cache_type=_KV_CACHE_TYPES[parameters.v_cache_dtype],
+            chat_template_override=override,
+            enable_embeddings=parameters.enable_embeddings,
+            embedding_batch_size=parameters.embedding_batch_size,
+            pooling_type=_POOLING_TYPES[parameters.pooling_type],
         )
         await self._replace(None)
         logger.info("loading %s", describe_model(desired.model))
@@ -233,17 +260,22 @@ class Reconciler:
         except (ModelLoadError, ValueError) as error:
             self._board.update(model_path=None)
             raise _Retry(issue("ModelCannotBeLoaded", f"{resolved}: {error}")) from error
-        prompt, template_issue = self._prompt(engine, override)
-        self.serving = ServingModel(engine, parameters, prompt, override)
+        template_problem = engine.chat_template_error()
+        if override is not None and template_problem is not None:
+            # The operator's template is wrong: nothing to retry until they fix it.
+            await engine.close()
+            self._board.update(model_path=None)
+            raise _NotAppliable(issue("ChatTemplateDoesNotCompile", template_problem))
+        self.serving = ServingModel(engine, parameters, override, desired.model)
         self._accepting = True
         self._board.update(
             slots_total=engine.slots,
             model_path=str(resolved),
             uses_chat_template_override=override is not None,
         )
-        if template_issue is not None:
+        if template_problem is not None:
             # Raw prompts work without a template: applied, with the issue shown.
-            self._board.update(issues=[template_issue])
+            self._board.update(issues=[issue("UnableToFindChatTemplate", template_problem)])
 
     async def _resolve_unless_superseded(self, desired: AgentDesiredState) -> Path | ResolveFailed | None:
         # A download can take long; a newer desired state must not wait for
@@ -261,18 +293,6 @@ class Reconciler:
                 raise _Superseded()
             self._wake.clear()
         return resolving.result()
-
-    @staticmethod
-    def _prompt(
-        engine: InferenceEngine, override: str | None
-    ) -> tuple[ConversationPrompt | None, AgentIssue | None]:
-        template = override if override is not None else engine.chat_template()
-        if not template:
-            return None, issue("UnableToFindChatTemplate", "the model has no chat template")
-        try:
-            return ConversationPrompt(template), None
-        except ChatTemplateError as error:
-            return None, issue("ChatTemplateDoesNotCompile", str(error))
 
     async def _replace(self, serving: ServingModel | None) -> None:
         """Drains the requests on the current engine, closes it, installs `serving`."""

@@ -5,18 +5,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import orjson
+
 from paddler.agent.agent_status_board import AgentStatusBoard
-from paddler.agent.conversation_prompt import ChatTemplateError
+from paddler.agent.embedding import EmbeddingDocument, Normalization, NormalizationMethod
 from paddler.agent.generation_event import (
     ErrorKind,
+    GenerationEvent,
     GenerationFailed,
     GenerationFinished,
     TokenGenerated,
+    TokenKind,
+    ToolCallsParsed,
     Usage,
 )
+from paddler.agent.grammar import GbnfGrammar, Grammar, JsonSchemaGrammar
+from paddler.agent.inference_engine import EmbeddingError
 from paddler.agent.reconciler import Reconciler, ServingModel
 from paddler.agent.sampling_config import SamplingConfig
 from paddler.protocol import agent_socket
@@ -28,11 +35,14 @@ from paddler.protocol.agent_socket import (
     SamplingOverrides,
 )
 from paddler.protocol.body_validation import InvalidBody, decode_python
+from paddler.protocol.embedding_request import GENERATE_EMBEDDING_BATCH, GenerateEmbeddingBatchParams
 from paddler.protocol.inference_request import (
     CONTINUE_FROM_CONVERSATION_HISTORY,
     CONTINUE_FROM_RAW_PROMPT,
     ContinueFromConversationHistoryParams,
     ContinueFromRawPromptParams,
+    GbnfGrammarConstraint,
+    GrammarConstraint,
 )
 from paddler.protocol.inference_response import usage
 
@@ -57,16 +67,73 @@ class _Reply(Exception):
         self.message = message
 
 
+# Failures that end a generation as one of the protocol's terminal
+# GeneratedToken variants (a string payload), not as a JSON-RPC error.
+_TERMINAL_VARIANTS = {
+    ErrorKind.CHAT_TEMPLATE_ERROR: "ChatTemplateError",
+    ErrorKind.GRAMMAR_SYNTAX_ERROR: "GrammarSyntaxError",
+    ErrorKind.GRAMMAR_INCOMPATIBLE_WITH_THINKING: "GrammarIncompatibleWithThinking",
+    ErrorKind.GRAMMAR_REJECTED_MODEL_OUTPUT: "GrammarRejectedModelOutput",
+    ErrorKind.SAMPLER_ERROR: "SamplerError",
+    ErrorKind.MULTIMODAL_NOT_SUPPORTED: "MultimodalNotSupported",
+    ErrorKind.TOOL_SCHEMA_INVALID: "ToolSchemaInvalid",
+    ErrorKind.TOOL_CALL_PARSE_FAILED: "ToolCallParseFailed",
+}
+
+_TOKEN_VARIANTS = {
+    TokenKind.CONTENT: "ContentToken",
+    TokenKind.REASONING: "ReasoningToken",
+    TokenKind.TOOL_CALL: "ToolCallToken",
+    TokenKind.UNDETERMINABLE: "UndeterminableToken",
+}
+
+
 def _done(native: Usage) -> dict[str, Any]:
     return {
         "Done": {
             "usage": usage(
                 prompt_tokens=native.prompt_tokens,
                 cached_prompt_tokens=native.cached_prompt_tokens,
-                content_tokens=native.completion_tokens,
+                content_tokens=native.content_tokens,
+                reasoning_tokens=native.reasoning_tokens,
+                tool_call_tokens=native.tool_call_tokens,
+                undeterminable_tokens=native.undeterminable_tokens,
             )
         }
     }
+
+
+def _terminal_failure(event: GenerationFailed) -> dict[str, Any] | None:
+    """The protocol's terminal variant for an engine failure, or None for a JSON-RPC error."""
+    if event.kind is ErrorKind.TOOL_CALL_VALIDATION_FAILED:
+        return {"ToolCallValidationFailed": list(event.details) or [event.message]}
+    if event.kind is ErrorKind.UNRECOGNIZED_TOOL_CALL_FORMAT:
+        return {
+            "UnrecognizedToolCallFormat": {
+                "text": event.message,
+                "ffi_error_message": "the chat format's parser found no tool call in this text",
+            }
+        }
+    variant = _TERMINAL_VARIANTS.get(event.kind)
+    return None if variant is None else {variant: event.message}
+
+
+def _grammar(constraint: GrammarConstraint | None) -> Grammar | dict[str, str] | None:
+    """The engine's grammar for a request's constraint, or a terminal variant if unusable."""
+    if constraint is None:
+        return None
+    if isinstance(constraint, GbnfGrammarConstraint):
+        return GbnfGrammar(constraint.grammar, constraint.root)
+    schema = constraint.schema_
+    if isinstance(schema, str):
+        # The official client sends the schema as JSON text.
+        try:
+            schema = orjson.loads(schema)
+        except orjson.JSONDecodeError as error:
+            return {"GrammarSyntaxError": f"the JSON schema is not valid JSON: {error}"}
+        if not isinstance(schema, dict | bool):
+            return {"GrammarSyntaxError": "a JSON schema must be an object or a boolean"}
+    return JsonSchemaGrammar(schema)
 
 
 class RequestHandler:
@@ -144,7 +211,7 @@ class RequestHandler:
                 return None
             return {"content": serving.chat_template_override}
         if method == BalancerMethod.GENERATE_EMBEDDING_BATCH:
-            raise _Reply(RpcErrorCode.NOT_SUPPORTED, "embeddings are not supported by this agent yet")
+            return await self._embed(request_id, _decode(GENERATE_EMBEDDING_BATCH, params))
         raise _Reply(RpcErrorCode.METHOD_NOT_FOUND, f"unknown method {method!r}")
 
     async def _generate(
@@ -153,45 +220,101 @@ class RequestHandler:
         params: ContinueFromRawPromptParams | ContinueFromConversationHistoryParams,
         overrides: SamplingOverrides,
     ) -> Any:
-        if params.grammar is not None:
-            raise _Reply(RpcErrorCode.NOT_SUPPORTED, "grammars are not supported by this agent yet")
+        grammar = _grammar(params.grammar)
+        if isinstance(grammar, dict):
+            return grammar
         with self._reconciler.lease() as serving:
             if serving is None:
                 raise _Reply(RpcErrorCode.NO_MODEL_LOADED, "this agent has no model loaded")
-            if isinstance(params, ContinueFromConversationHistoryParams):
-                early = _conversation_problem(params, serving)
-                if early is not None:
-                    return early
-                prompt = _render(params, serving)
-                if isinstance(prompt, dict):
-                    return prompt
-            else:
-                prompt = params.raw_prompt
             sampling = _sampling(serving, params.max_tokens, overrides)
-            return await self._stream(request_id, serving, prompt, sampling)
+            engine = serving.engine
+            events: AsyncIterator[GenerationEvent]
+            if isinstance(params, ContinueFromConversationHistoryParams):
+                events = engine.continue_conversation(
+                    [message.model_dump(mode="json") for message in params.conversation_history],
+                    sampling,
+                    tools=[tool.model_dump(mode="json", exclude_none=True) for tool in params.tools],
+                    add_generation_prompt=params.add_generation_prompt,
+                    enable_thinking=params.enable_thinking,
+                    grammar=grammar,
+                )
+            else:
+                events = engine.generate(params.raw_prompt, sampling, grammar=grammar)
+            return await self._stream(request_id, events)
 
-    async def _stream(
-        self, request_id: str, serving: ServingModel, prompt: str, sampling: SamplingConfig
-    ) -> Any:
-        async for event in serving.engine.generate(prompt, sampling):
+    async def _stream(self, request_id: str, events: AsyncIterator[GenerationEvent]) -> Any:
+        async for event in events:
             if isinstance(event, TokenGenerated):
                 if event.text:
-                    # Every token is content until the engine classifies them (issue 3).
                     self.send(
                         agent_socket.notification(
                             AgentMethod.GENERATED_TOKEN,
-                            {"request_id": request_id, "token": {"ContentToken": event.text}},
+                            {"request_id": request_id, "token": {_TOKEN_VARIANTS[event.kind]: event.text}},
                         )
                     )
+            elif isinstance(event, ToolCallsParsed):
+                calls = [
+                    {"id": call.id, "name": call.name, "arguments": {"ValidJson": call.arguments}}
+                    for call in event.calls
+                ]
+                self.send(
+                    agent_socket.notification(
+                        AgentMethod.GENERATED_TOKEN,
+                        {"request_id": request_id, "token": {"ToolCallParsed": calls}},
+                    )
+                )
             elif isinstance(event, GenerationFinished):
                 return _done(event.usage)
             elif isinstance(event, GenerationFailed):
                 if event.kind is ErrorKind.CONTEXT_EXHAUSTED:
                     # The slot's context is full: the answer ends here, as at max_tokens.
                     return _done(event.usage)
+                terminal = _terminal_failure(event)
+                if terminal is not None:
+                    return terminal
                 code = _FAILURE_CODES.get(event.kind, RpcErrorCode.INTERNAL_ERROR)
                 raise _Reply(code, f"{event.kind.value}: {event.message}")
         raise _Reply(RpcErrorCode.INTERNAL_ERROR, "the generation ended without a result")
+
+    async def _embed(self, request_id: str, params: GenerateEmbeddingBatchParams) -> Any:
+        with self._reconciler.lease() as serving:
+            if serving is None:
+                raise _Reply(RpcErrorCode.NO_MODEL_LOADED, "this agent has no model loaded")
+            if not serving.engine.embeddings_enabled:
+                raise _Reply(
+                    RpcErrorCode.NOT_SUPPORTED,
+                    "embeddings are off: set inference_parameters.enable_embeddings in the desired state",
+                )
+            method = params.normalization_method
+            if method == "L2":
+                normalization = Normalization(NormalizationMethod.L2)
+            elif method == "None":
+                normalization = Normalization(NormalizationMethod.NONE)
+            else:
+                normalization = Normalization(NormalizationMethod.RMS_NORM, method.RmsNorm.epsilon)
+            documents = [EmbeddingDocument(document.id, document.content) for document in params.input_batch]
+            try:
+                embeddings = await serving.engine.embed(documents, normalization)
+            except EmbeddingError as error:
+                return {"Error": str(error)}
+            wire_method = method if isinstance(method, str) else method.model_dump(mode="json")
+            pooling = serving.parameters.pooling_type.value
+            for embedding in embeddings:
+                self.send(
+                    agent_socket.notification(
+                        AgentMethod.EMBEDDING,
+                        {
+                            "request_id": request_id,
+                            "embedding": {
+                                "embedding": embedding.vector,
+                                "normalization_method": wire_method,
+                                "pooling_type": pooling,
+                                "source_document_id": embedding.document_id,
+                            },
+                        },
+                    )
+                )
+            return "Done"
 
 
 def _decode(adapter: Any, params: Any) -> Any:
@@ -199,29 +322,6 @@ def _decode(adapter: Any, params: Any) -> Any:
     if isinstance(decoded, InvalidBody):
         raise _Reply(RpcErrorCode.INVALID_PARAMS, decoded.message)
     return decoded
-
-
-def _conversation_problem(params: ContinueFromConversationHistoryParams, serving: ServingModel) -> Any:
-    if params.tools:
-        raise _Reply(RpcErrorCode.NOT_SUPPORTED, "tools are not supported by this agent yet")
-    if params.has_images():
-        return {"MultimodalNotSupported": "this agent has no multimodal projection loaded"}
-    if serving.prompt is None:
-        return {"ChatTemplateError": "the model has no usable chat template"}
-    return None
-
-
-def _render(params: ContinueFromConversationHistoryParams, serving: ServingModel) -> str | dict[str, str]:
-    assert serving.prompt is not None
-    messages = [{"role": message.role, "content": message.text()} for message in params.conversation_history]
-    try:
-        return serving.prompt.render(
-            messages,
-            add_generation_prompt=params.add_generation_prompt,
-            enable_thinking=params.enable_thinking,
-        )
-    except ChatTemplateError as error:
-        return {"ChatTemplateError": str(error)}
 
 
 def _sampling(serving: ServingModel, max_tokens: int, overrides: SamplingOverrides) -> SamplingConfig:

@@ -22,8 +22,6 @@ def test_defaults_are_accepted() -> None:
         ("max_tokens", -1, "max_tokens"),
     ],
 )
-def test_out_of_range_values_are_refused_naming_the_field(
-    field: str, value: object, message: str
-) -> None:
+def test_out_of_range_values_are_refused_naming_the_field(field: str, value: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         SamplingConfig(**{field: value})  # type: ignore[arg-type]
