@@ -13,8 +13,14 @@ async def test_what_the_openai_api_cannot_honour_is_refused_in_its_error_shape(c
         "function": {"name": "f", "parameters": {"type": "object"}},
     }
 
-    with pytest.raises(openai.BadRequestError, match="tools"):
-        await client.chat.completions.create(model="m", messages=messages, tools=[tool])
+    with pytest.raises(openai.BadRequestError, match="tool_choice"):
+        await client.chat.completions.create(
+            model="m", messages=messages, tools=[tool], tool_choice="required"
+        )
+    with pytest.raises(openai.BadRequestError, match="cannot be combined"):
+        await client.chat.completions.create(
+            model="m", messages=messages, tools=[tool], response_format={"type": "json_object"}
+        )
     with pytest.raises(openai.BadRequestError, match="`n`"):
         await client.chat.completions.create(model="m", messages=messages, n=2)
     with pytest.raises(openai.BadRequestError, match="temperature"):

@@ -35,13 +35,45 @@ class Generation:
         self.usage: dict[str, int] = {}
         # (code, message) when the request failed.
         self.error: tuple[int, str] | None = None
+        # OpenAI tool calls, from the agent's ToolCallParsed.
+        self.tool_calls: list[dict[str, Any]] = []
 
     def texts(self, event: Relayed) -> list[str]:
-        return [
-            response["GeneratedToken"].get("ContentToken", "")
-            for response in event.responses
-            if "GeneratedToken" in response
-        ]
+        """Answer text (content; undeterminable text counts as content, as in Paddler)."""
+        return [piece for kind, piece in self.pieces(event) if kind == "content"]
+
+    def pieces(self, event: Relayed) -> list[tuple[str, str]]:
+        """(kind, text) of each generated piece: kind is "content" or "reasoning"."""
+        pieces: list[tuple[str, str]] = []
+        for response in event.responses:
+            token = response.get("GeneratedToken") if isinstance(response, dict) else None
+            if not isinstance(token, dict):
+                continue
+            if "ContentToken" in token:
+                pieces.append(("content", token["ContentToken"]))
+            elif "UndeterminableToken" in token:
+                pieces.append(("content", token["UndeterminableToken"]))
+            elif "ReasoningToken" in token:
+                pieces.append(("reasoning", token["ReasoningToken"]))
+            elif "ToolCallParsed" in token:
+                self._add_tool_calls(token["ToolCallParsed"])
+        return pieces
+
+    def _add_tool_calls(self, calls: list[dict[str, Any]]) -> None:
+        for call in calls:
+            arguments = call.get("arguments", {})
+            text = (
+                orjson.dumps(arguments["ValidJson"]).decode()
+                if "ValidJson" in arguments
+                else str(arguments.get("InvalidJson", ""))
+            )
+            self.tool_calls.append(
+                {
+                    "id": call.get("id") or f"call_{len(self.tool_calls)}",
+                    "type": "function",
+                    "function": {"name": call.get("name", ""), "arguments": text},
+                }
+            )
 
     def finish(self, event: RelayFinished) -> None:
         result = event.response.get("GeneratedToken", {}) if isinstance(event.response, dict) else {}
@@ -51,10 +83,25 @@ class Generation:
             variant, detail = next(iter(result.items()), ("Error", "the agent ended the request"))
             self.error = (500, f"{variant}: {detail}")
 
-    def openai_usage(self) -> dict[str, int]:
-        completion = self.usage.get("content_tokens", 0)
+    def completion_tokens(self) -> int:
+        return sum(
+            self.usage.get(name, 0)
+            for name in ("content_tokens", "reasoning_tokens", "tool_call_tokens", "undeterminable_tokens")
+        )
+
+    def openai_usage(self) -> dict[str, Any]:
+        completion = self.completion_tokens()
         prompt = self.usage.get("prompt_tokens", 0)
-        return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+        usage: dict[str, Any] = {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+        }
+        if self.usage.get("cached_prompt_tokens"):
+            usage["prompt_tokens_details"] = {"cached_tokens": self.usage["cached_prompt_tokens"]}
+        return usage
 
     def finish_reason(self, limit: int) -> str:
-        return "length" if limit > 0 and self.usage.get("content_tokens", 0) >= limit else "stop"
+        if self.tool_calls:
+            return "tool_calls"
+        return "length" if limit > 0 and self.completion_tokens() >= limit else "stop"

@@ -94,6 +94,12 @@ class OpenAIService:
             "max_tokens": body.token_limit(),
             "sampling": body.sampling(),
         }
+        tools = body.agent_tools()
+        if tools:
+            params["tools"] = tools
+        grammar = body.response_format.grammar() if body.response_format is not None else None
+        if grammar is not None:
+            params["grammar"] = grammar
         return await self._answer(
             body, BalancerMethod.CONTINUE_FROM_CONVERSATION_HISTORY, params, body.token_limit(), chat=True
         )
@@ -138,10 +144,12 @@ class OpenAIService:
             )
         generation = Generation()
         pieces: list[str] = []
+        reasoning: list[str] = []
         async with aclosing(self._relay.relay(method, params)) as events:
             async for event in events:
                 if isinstance(event, Relayed):
-                    pieces.extend(generation.texts(event))
+                    for kind, piece in generation.pieces(event):
+                        (pieces if kind == "content" else reasoning).append(piece)
                 elif isinstance(event, RelayFinished):
                     generation.finish(event)
                 else:
@@ -151,9 +159,16 @@ class OpenAIService:
         text = "".join(pieces)
         finish_reason = generation.finish_reason(limit)
         if chat:
+            message: dict[str, Any] = {"role": "assistant", "content": text or None}
+            if reasoning:
+                message["reasoning_content"] = "".join(reasoning)
+            if generation.tool_calls:
+                message["tool_calls"] = generation.tool_calls
+            elif not text:
+                message["content"] = ""
             choice: dict[str, Any] = {
                 "index": 0,
-                "message": {"role": "assistant", "content": text},
+                "message": message,
                 "finish_reason": finish_reason,
                 "logprobs": None,
             }
@@ -199,7 +214,11 @@ class OpenAIService:
         async with aclosing(self._relay.relay(method, params)) as events:
             async for event in events:
                 if isinstance(event, Relayed):
-                    text = "".join(generation.texts(event))
+                    pieces = generation.pieces(event)
+                    text = "".join(piece for kind, piece in pieces if kind == "content")
+                    thought = "".join(piece for kind, piece in pieces if kind == "reasoning")
+                    if thought and chat:
+                        yield sse(chunk({"reasoning_content": thought}))
                     if text:
                         yield sse(chunk({"content": text} if chat else text))
                 elif isinstance(event, RelayFinished):
@@ -210,6 +229,9 @@ class OpenAIService:
             code, message = generation.error
             yield sse({"error": {"message": message, "type": "server_error", "param": None, "code": code}})
         else:
+            if chat and generation.tool_calls:
+                calls = [{"index": index, **call} for index, call in enumerate(generation.tool_calls)]
+                yield sse(chunk({"tool_calls": calls}))
             yield sse(chunk({} if chat else "", generation.finish_reason(limit)))
             if include_usage:
                 yield sse({**base, "choices": [], "usage": generation.openai_usage()})

@@ -36,9 +36,42 @@ class StreamOptions(StrictModel):
     include_usage: bool = False
 
 
+class JsonSchemaFormat(StrictModel):
+    name: str = "response"
+    description: str | None = None
+    schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+    strict: bool | None = None
+
+
 class ResponseFormat(StrictModel):
     type: Literal["text", "json_object", "json_schema"]
-    json_schema: dict[str, Any] | None = None
+    json_schema: JsonSchemaFormat | None = None
+
+    def grammar(self) -> dict[str, Any] | None:
+        """The agent's grammar constraint for this format, None for plain text."""
+        if self.type == "text":
+            return None
+        if self.type == "json_object" or self.json_schema is None or self.json_schema.schema_ is None:
+            return {"type": "json_schema", "schema": {"type": "object"}}
+        return {"type": "json_schema", "schema": self.json_schema.schema_}
+
+
+class FunctionDefinition(StrictModel):
+    name: str = Field(min_length=1, max_length=64)
+    description: str = ""
+    parameters: dict[str, Any] | None = None
+    strict: bool | None = None
+
+
+class FunctionTool(StrictModel):
+    type: Literal["function"]
+    function: FunctionDefinition
+
+    def for_agent(self) -> dict[str, Any]:
+        function: dict[str, Any] = {"name": self.function.name, "description": self.function.description}
+        if self.function.parameters is not None:
+            function["parameters"] = self.function.parameters
+        return {"type": "function", "function": function}
 
 
 class _SamplingFields(StrictModel):
@@ -79,7 +112,9 @@ class ChatCompletionRequest(_SamplingFields):
     messages: list[ChatMessage] = Field(min_length=1)
     max_tokens: int | None = Field(default=None, ge=1)
     max_completion_tokens: int | None = Field(default=None, ge=1)
-    tools: list[dict[str, Any]] | None = None
+    tools: list[FunctionTool] | None = None
+    # "required" and a named function would need the agent to force a call;
+    # they are refused rather than silently treated as "auto".
     tool_choice: Literal["none", "auto"] | None = None
     parallel_tool_calls: bool | None = None
     response_format: ResponseFormat | None = None
@@ -87,13 +122,14 @@ class ChatCompletionRequest(_SamplingFields):
 
     @model_validator(mode="after")
     def _honourable(self) -> ChatCompletionRequest:
-        # Until the engine has grammars and tool call parsing (issue 3).
-        if self.tools:
-            raise ValueError("`tools` are not supported yet by this server")
-        if self.response_format is not None and self.response_format.type != "text":
-            kind = self.response_format.type
-            raise ValueError(f"`response_format` {kind} is not supported yet by this server")
+        if self.tools and self.response_format is not None and self.response_format.type != "text":
+            raise ValueError("`response_format` cannot be combined with `tools`")
         return self
+
+    def agent_tools(self) -> list[dict[str, Any]]:
+        if not self.tools or self.tool_choice == "none":
+            return []
+        return [tool.for_agent() for tool in self.tools]
 
     def token_limit(self) -> int:
         return self.max_completion_tokens or self.max_tokens or -1
