@@ -46,6 +46,10 @@ class EmbeddingBatchRelay:
                 async for event in events:
                     if not isinstance(event, RelayFinished):
                         await merged.put(event)
+                    elif event.response != {"Embedding": "Done"}:
+                        # A part that failed on its agent (a document too long,
+                        # embeddings off): the whole batch ends with that answer.
+                        await merged.put(event)
             await merged.put(_PART_DONE)
 
         tasks = [asyncio.create_task(run(part)) for part in parts]
@@ -56,7 +60,7 @@ class EmbeddingBatchRelay:
                 event = await merged.get()
                 if event is _PART_DONE:
                     remaining -= 1
-                elif isinstance(event, RelayFailed):
+                elif isinstance(event, RelayFailed | RelayFinished):
                     yield event
                     return
                 elif isinstance(event, Relayed):

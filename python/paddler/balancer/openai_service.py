@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import struct
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -15,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from paddler.balancer.embedding_batch_relay import EmbeddingBatchRelay
 from paddler.balancer.http_body import read_body
 from paddler.balancer.http_server import HttpServer
 from paddler.balancer.management_service import health, json_response
@@ -22,22 +25,32 @@ from paddler.balancer.openai_common import Generation, openai_error, sse
 from paddler.balancer.openai_responses import answer_response
 from paddler.balancer.reconciliation_service import ReconciliationService
 from paddler.balancer.request_relay import Relayed, RelayFinished, RequestRelay
+from paddler.balancer.trace_context import child_traceparent
 from paddler.protocol.agent_desired_model import HuggingFace, LocalToAgent, Url
 from paddler.protocol.agent_socket import BalancerMethod
 from paddler.protocol.body_validation import InvalidBody, decode_json
 from paddler.protocol.openai_request import (
     CHAT_COMPLETION_REQUEST,
     COMPLETION_REQUEST,
+    EMBEDDING_REQUEST,
     RESPONSES_REQUEST,
     ChatCompletionRequest,
     CompletionRequest,
+    EmbeddingRequest,
     ResponsesRequest,
 )
 
 
 class OpenAIService:
-    def __init__(self, address: str, relay: RequestRelay, reconciliation: ReconciliationService) -> None:
+    def __init__(
+        self,
+        address: str,
+        relay: RequestRelay,
+        reconciliation: ReconciliationService,
+        embedding_relay: EmbeddingBatchRelay,
+    ) -> None:
         self._relay = relay
+        self._embedding_relay = embedding_relay
         self._reconciliation = reconciliation
         routes = [
             Route("/health", health),
@@ -113,8 +126,55 @@ class OpenAIService:
         params = {"raw_prompt": body.prompt_text(), "max_tokens": limit, "sampling": body.sampling()}
         return await self._answer(body, BalancerMethod.CONTINUE_FROM_RAW_PROMPT, params, limit, chat=False)
 
-    async def _embeddings(self, _request: Request) -> Response:
-        return openai_error(400, "embeddings are not supported yet by this server")
+    async def _embeddings(self, request: Request) -> Response:
+        body = await self._decode(request, EMBEDDING_REQUEST)
+        if isinstance(body, Response):
+            return body
+        assert isinstance(body, EmbeddingRequest)
+        texts = body.texts()
+        # OpenAI's vectors are unit length.
+        params = {
+            "input_batch": [{"id": str(index), "content": text} for index, text in enumerate(texts)],
+            "normalization_method": "L2",
+        }
+        vectors: dict[int, list[float]] = {}
+        failure: tuple[int, str] | None = None
+        async with aclosing(
+            self._embedding_relay.relay(params, child_traceparent(request.headers.get("traceparent")))
+        ) as events:
+            async for event in events:
+                if isinstance(event, Relayed):
+                    for response in event.responses:
+                        embedding = response.get("Embedding", {}).get("Embedding")
+                        if embedding is not None:
+                            vectors[int(embedding["source_document_id"])] = embedding["embedding"]
+                elif isinstance(event, RelayFinished):
+                    result = event.response.get("Embedding") if isinstance(event.response, dict) else None
+                    if result != "Done":
+                        detail = result.get("Error") if isinstance(result, dict) else result
+                        failure = (400, f"embedding failed: {detail}")
+                else:
+                    failure = (event.code, event.description)
+        if failure is None and len(vectors) != len(texts):
+            failure = (500, "the agents returned fewer embeddings than inputs")
+        if failure is not None:
+            return openai_error(*failure)
+        data = [
+            {
+                "object": "embedding",
+                "index": index,
+                "embedding": _encode(vectors[index], body.encoding_format),
+            }
+            for index in range(len(texts))
+        ]
+        return json_response(
+            {
+                "object": "list",
+                "data": data,
+                "model": body.model or self._model_id(),
+                "usage": {"prompt_tokens": 0, "total_tokens": 0},
+            }
+        )
 
     async def _responses(self, request: Request) -> Response:
         body = await self._decode(request, RESPONSES_REQUEST)
@@ -236,3 +296,10 @@ class OpenAIService:
             if include_usage:
                 yield sse({**base, "choices": [], "usage": generation.openai_usage()})
         yield b"data: [DONE]\n\n"
+
+
+def _encode(vector: list[float], encoding_format: str) -> list[float] | str:
+    if encoding_format == "base64":
+        # Little-endian float32, as the OpenAI API sends it.
+        return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+    return vector

@@ -40,8 +40,9 @@ async def run_balancer(config: BalancerConfig, shutdown: asyncio.Event) -> None:
 
     inference_stop = asyncio.Event()
     management_stop = asyncio.Event()
+    embedding_relay = EmbeddingBatchRelay(relay, pool)
     inference = InferenceService(
-        config.inference_addr, relay, EmbeddingBatchRelay(relay, pool), config.inference_cors_allowed_hosts
+        config.inference_addr, relay, embedding_relay, config.inference_cors_allowed_hosts
     )
     background: list[Service] = [
         reconciliation,
@@ -69,7 +70,7 @@ async def run_balancer(config: BalancerConfig, shutdown: asyncio.Event) -> None:
 
     front: list[Service] = [inference]
     if config.compat_openai_addr:
-        front.append(OpenAIService(config.compat_openai_addr, relay, reconciliation))
+        front.append(OpenAIService(config.compat_openai_addr, relay, reconciliation, embedding_relay))
 
     front_tasks = [asyncio.create_task(service.run(inference_stop)) for service in front]
     background_tasks = [asyncio.create_task(service.run(management_stop)) for service in background]

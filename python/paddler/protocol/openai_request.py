@@ -145,7 +145,18 @@ class CompletionRequest(_SamplingFields):
         return self.prompt if isinstance(self.prompt, str) else self.prompt[0]
 
 
+class EmbeddingRequest(StrictModel):
+    input: str | Annotated[list[str], Field(min_length=1, max_length=2048)]
+    model: str = ""
+    encoding_format: Literal["float", "base64"] = "float"
+    user: str | None = None
+
+    def texts(self) -> list[str]:
+        return [self.input] if isinstance(self.input, str) else list(self.input)
+
+
 CHAT_COMPLETION_REQUEST = TypeAdapter(ChatCompletionRequest)
+EMBEDDING_REQUEST = TypeAdapter(EmbeddingRequest)
 COMPLETION_REQUEST = TypeAdapter(CompletionRequest)
 
 
