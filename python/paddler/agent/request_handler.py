@@ -231,7 +231,10 @@ class RequestHandler:
             events: AsyncIterator[GenerationEvent]
             if isinstance(params, ContinueFromConversationHistoryParams):
                 events = engine.continue_conversation(
-                    [message.model_dump(mode="json") for message in params.conversation_history],
+                    [
+                        message.model_dump(mode="json", exclude_none=True)
+                        for message in params.conversation_history
+                    ],
                     sampling,
                     tools=[tool.model_dump(mode="json", exclude_none=True) for tool in params.tools],
                     add_generation_prompt=params.add_generation_prompt,

@@ -96,13 +96,9 @@ class OpenAIService:
         if isinstance(body, Response):
             return body
         assert isinstance(body, ChatCompletionRequest)
-        roles = {"developer": "system"}
         params = {
             "add_generation_prompt": True,
-            "conversation_history": [
-                {"role": roles.get(message.role, message.role), "content": message.text()}
-                for message in body.messages
-            ],
+            "conversation_history": [message.for_agent() for message in body.messages],
             "enable_thinking": False,
             "max_tokens": body.token_limit(),
             "sampling": body.sampling(),

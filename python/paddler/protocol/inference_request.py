@@ -44,9 +44,26 @@ ConversationMessageContent = Annotated[
 ]
 
 
+class ToolCallFunction(StrictModel):
+    name: str = Field(min_length=1)
+    # JSON text, as in the OpenAI API.
+    arguments: str
+
+
+class MessageToolCall(StrictModel):
+    id: str = ""
+    type: Literal["function"] = "function"
+    function: ToolCallFunction
+
+
 class ConversationMessage(StrictModel):
     role: str
     content: ConversationMessageContent
+    # Extensions beyond Paddler's {role, content}, for multi-turn tool use (the
+    # OpenAI service sends them): the calls an assistant turn made, and which
+    # call a tool turn answers. Absent, a message is exactly Paddler's.
+    tool_calls: list[MessageToolCall] | None = None
+    tool_call_id: str | None = None
 
     def text(self) -> str:
         """The text of the message; image parts are not text."""

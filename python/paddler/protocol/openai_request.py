@@ -19,10 +19,34 @@ class TextPart(StrictModel):
     text: str
 
 
+class ChatToolCallFunction(StrictModel):
+    name: str
+    arguments: str
+
+
+class ChatToolCall(StrictModel):
+    id: str
+    type: Literal["function"] = "function"
+    function: ChatToolCallFunction
+
+
 class ChatMessage(StrictModel):
     role: Literal["system", "developer", "user", "assistant", "tool"]
     content: str | list[TextPart] | None = None
     name: str | None = None
+    tool_calls: list[ChatToolCall] | None = None
+    tool_call_id: str | None = None
+    refusal: str | None = None
+
+    def for_agent(self) -> dict[str, Any]:
+        """The message as the agent's conversation history takes it."""
+        roles = {"developer": "system"}
+        message: dict[str, Any] = {"role": roles.get(self.role, self.role), "content": self.text()}
+        if self.tool_calls:
+            message["tool_calls"] = [call.model_dump(mode="json") for call in self.tool_calls]
+        if self.tool_call_id is not None:
+            message["tool_call_id"] = self.tool_call_id
+        return message
 
     def text(self) -> str:
         if self.content is None:
