@@ -12,7 +12,9 @@ requests in flight on each, a new request sent as soon as one finishes).
 2. Relayed tokens per second: the same agents stream 500 tokens per request at 1000 tokens/s
    per request; tokens received by the clients per second.
 3. 1,000 agents (4 slots each): all registered (GET /api/v1/agents), the balancer's RSS
-   before they connect and after, and the dispatch rate of figure 1 with them.
+   before they connect and after, and the dispatch rate of figure 1 with them (the same 512
+   requests in flight, now fewer than the slots: nearly every request has an agent socket, and
+   a frame each way, to itself, where 4 agents get them batched).
 4. Memory per buffered request: no agent at all, N requests sent and left waiting
    (`--max-buffered-requests` above N, a long `--buffered-request-timeout`); the balancer's
    VmRSS (/proc/PID/status) before and after, divided by N.
@@ -310,7 +312,7 @@ async def many_agents(seconds: float, agents: int) -> int:
 
 async def buffer_memory(requests: int) -> float:
     async with (
-        balancer(max_buffered_requests=requests + 1, buffered_request_timeout_ms=600_000) as server,
+        balancer(requests + CLIENT_SOCKETS, buffered_request_timeout_ms=600_000) as server,
         httpx.AsyncClient() as http,
     ):
         sockets = [
@@ -318,13 +320,14 @@ async def buffer_memory(requests: int) -> float:
             for _ in range(CLIENT_SOCKETS)
         ]
         # A first request on each socket, waited for, so that what the sockets themselves cost
-        # (and the first request's one-time allocations) is not counted per request.
-        await sockets[0].send(request_frame("warm-up", 16))
-        await _wait_buffered(http, server.management, 1)
+        # (and the first requests' one-time allocations) is not counted per request.
+        for index, connection in enumerate(sockets):
+            await connection.send(request_frame(f"warm-up-{index}", 16))
+        await _wait_buffered(http, server.management, len(sockets))
         before = rss_bytes(server.pid)
         for index in range(requests):
             await sockets[index % len(sockets)].send(request_frame(f"buffered-{index}", 16))
-        await _wait_buffered(http, server.management, requests + 1)
+        await _wait_buffered(http, server.management, requests + len(sockets))
         after = rss_bytes(server.pid)
         for connection in sockets:
             with contextlib.suppress(websockets.ConnectionClosed):
