@@ -289,7 +289,6 @@ def report(ours: Figures, theirs: Figures) -> tuple[float, float]:
     return single, aggregate
 
 
-
 async def alternate_rounds(
     description: str,
     run_ours: Callable[[Path, Figures, int], Awaitable[None]],

@@ -64,8 +64,8 @@ class SimulatedAgent:
         async with connect(
             self._url, max_size=1 << 26, ping_interval=5.0, ping_timeout=10.0, compression=None
         ) as connection:
-            # Alone in its frame: the balancer rejects a first frame that is a batch, even one
-            # that starts with register_agent (the real agent's ordering avoids it by luck).
+            # Alone in its frame, as the real agent sends it (a batch starting with
+            # register_agent is accepted too).
             register = {"name": self._agent_id, "desired_slots_total": self._slots}
             await connection.send(orjson.dumps(_notification("register_agent", register)).decode())
             self._report_status()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
 import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -31,9 +32,10 @@ class AgentSocketEndpoint:
     async def serve(self, websocket: WebSocket) -> None:
         agent_id = websocket.path_params["agent_id"]
         await websocket.accept()
-        controller = await self._register(websocket, agent_id)
-        if controller is None:
+        registration = await self._register(websocket, agent_id)
+        if registration is None:
             return
+        controller, rest_of_first_frame = registration
         replaced = self._pool.register(controller)
         if replaced is not None:
             logger.info("agent %s reconnected; its previous connection is dropped", agent_id)
@@ -46,6 +48,9 @@ class AgentSocketEndpoint:
             )
         )
         self._reconciliation.agent_joined(controller)
+        if rest_of_first_frame:
+            # The messages batched after register_agent in the first frame.
+            controller.handle_frame(orjson.dumps(rest_of_first_frame))
         writer = asyncio.create_task(controller.write_loop(websocket.send_text))
         try:
             while not controller.closed:
@@ -68,7 +73,10 @@ class AgentSocketEndpoint:
                 await websocket.close()
             logger.info("agent %s disconnected", agent_id)
 
-    async def _register(self, websocket: WebSocket, agent_id: str) -> AgentController | None:
+    async def _register(
+        self, websocket: WebSocket, agent_id: str
+    ) -> tuple[AgentController, list[Any]] | None:
+        """The controller of an agent whose first message is register_agent, alone or first in a batch."""
         try:
             async with asyncio.timeout(REGISTRATION_TIMEOUT_S):
                 received = await websocket.receive()
@@ -78,6 +86,10 @@ class AgentSocketEndpoint:
             with contextlib.suppress(Exception):
                 await websocket.close(POLICY_VIOLATION, "expected a register_agent notification")
             return None
+        rest: list[Any] = []
+        if isinstance(message, list) and message:
+            # A batch frame is as valid as a single message (docs/agent-socket.md).
+            message, rest = message[0], message[1:]
         if not isinstance(message, dict) or message.get("method") != AgentMethod.REGISTER_AGENT:
             await websocket.close(POLICY_VIOLATION, "the first message must be register_agent")
             return None
@@ -85,4 +97,4 @@ class AgentSocketEndpoint:
         if isinstance(params, InvalidBody):
             await websocket.close(POLICY_VIOLATION, f"invalid register_agent: {params.message}"[:120])
             return None
-        return AgentController(agent_id, params.name, params.desired_slots_total)
+        return AgentController(agent_id, params.name, params.desired_slots_total), rest

@@ -100,7 +100,10 @@ class InferenceSocketEndpoint:
             self._serve(request.id, method, params, send, child_traceparent(traceparent))
         )
         in_flight[request.id] = task
-        task.add_done_callback(lambda _: in_flight.pop(request.id, None))
+        # Only the id is kept alive by the callback, not the whole parsed request
+        # (it dominated the memory of a buffered request).
+        request_id = request.id
+        task.add_done_callback(lambda _: in_flight.pop(request_id, None))
 
     async def _serve(
         self, request_id: str, method: BalancerMethod, params: Any, send: Any, traceparent: str
