@@ -15,7 +15,10 @@ async def test_what_the_openai_api_cannot_honour_is_refused_in_its_error_shape(c
 
     with pytest.raises(openai.BadRequestError, match="tool_choice"):
         await client.chat.completions.create(
-            model="m", messages=messages, tools=[tool], tool_choice="required"
+            model="m",
+            messages=messages,
+            tools=[tool],
+            tool_choice={"type": "function", "function": {"name": "not_offered"}},
         )
     with pytest.raises(openai.BadRequestError, match="cannot be combined"):
         await client.chat.completions.create(

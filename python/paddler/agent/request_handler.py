@@ -22,7 +22,7 @@ from paddler.agent.generation_event import (
     ToolCallsParsed,
     Usage,
 )
-from paddler.agent.grammar import GbnfGrammar, Grammar, JsonSchemaGrammar
+from paddler.agent.grammar import GbnfGrammar, Grammar, JsonSchemaGrammar, ToolChoice
 from paddler.agent.inference_engine import EmbeddingError
 from paddler.agent.reconciler import Reconciler, ServingModel
 from paddler.agent.sampling_config import SamplingConfig
@@ -237,6 +237,7 @@ class RequestHandler:
                     ],
                     sampling,
                     tools=[tool.model_dump(mode="json", exclude_none=True) for tool in params.tools],
+                    tool_choice=ToolChoice(overrides.tool_choice),
                     add_generation_prompt=params.add_generation_prompt,
                     enable_thinking=params.enable_thinking,
                     grammar=grammar,

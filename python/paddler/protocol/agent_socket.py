@@ -8,7 +8,7 @@ validated with the models here.
 from __future__ import annotations
 
 import enum
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from pydantic import Field, TypeAdapter
 
@@ -79,6 +79,8 @@ class SamplingOverrides(StrictModel):
     seed: int | None = Field(default=None, ge=0, le=0xFFFFFFFF)
     stop: list[str] = Field(default_factory=list)
     ignore_eos: bool = False
+    # "required": the answer must call one of the offered tools.
+    tool_choice: Literal["auto", "required", "none"] = "auto"
 
 
 REGISTER_AGENT_PARAMS = TypeAdapter(RegisterAgentParams)

@@ -132,14 +132,21 @@ class _SamplingFields(StrictModel):
         return sampling
 
 
+class NamedFunction(StrictModel):
+    name: str
+
+
+class NamedToolChoice(StrictModel):
+    type: Literal["function"]
+    function: NamedFunction
+
+
 class ChatCompletionRequest(_SamplingFields):
     messages: list[ChatMessage] = Field(min_length=1)
     max_tokens: int | None = Field(default=None, ge=1)
     max_completion_tokens: int | None = Field(default=None, ge=1)
     tools: list[FunctionTool] | None = None
-    # "required" and a named function would need the agent to force a call;
-    # they are refused rather than silently treated as "auto".
-    tool_choice: Literal["none", "auto"] | None = None
+    tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
     parallel_tool_calls: bool | None = None
     response_format: ResponseFormat | None = None
     logprobs: Literal[False] | None = None
@@ -148,12 +155,32 @@ class ChatCompletionRequest(_SamplingFields):
     def _honourable(self) -> ChatCompletionRequest:
         if self.tools and self.response_format is not None and self.response_format.type != "text":
             raise ValueError("`response_format` cannot be combined with `tools`")
+        if isinstance(self.tool_choice, NamedToolChoice):
+            names = {tool.function.name for tool in self.tools or []}
+            if self.tool_choice.function.name not in names:
+                raise ValueError(
+                    f"`tool_choice` names {self.tool_choice.function.name!r}, which is not in `tools`"
+                )
+        elif self.tool_choice == "required" and not self.tools:
+            raise ValueError('`tool_choice` "required" needs `tools`')
         return self
 
     def agent_tools(self) -> list[dict[str, Any]]:
         if not self.tools or self.tool_choice == "none":
             return []
+        if isinstance(self.tool_choice, NamedToolChoice):
+            # A named function: only it is offered, and it must be called.
+            name = self.tool_choice.function.name
+            return [tool.for_agent() for tool in self.tools if tool.function.name == name]
         return [tool.for_agent() for tool in self.tools]
+
+    def sampling(self) -> dict[str, Any]:
+        sampling = super().sampling()
+        if self.agent_tools() and (
+            self.tool_choice == "required" or isinstance(self.tool_choice, NamedToolChoice)
+        ):
+            sampling["tool_choice"] = "required"
+        return sampling
 
     def token_limit(self) -> int:
         return self.max_completion_tokens or self.max_tokens or -1
