@@ -195,6 +195,15 @@ class Cluster:
             self.start_agent(f"agent-{number}", slots)
         await self.wait_for_serving_agents(agents)
 
+    async def serve_smollm2_with_template(self, template: str, slots: int = 1) -> None:
+        """One agent serving SmolLM2 with `template` as the chat template override."""
+        state = smollm2_state()
+        state["chat_template_override"] = {"content": template}
+        state["use_chat_template_override"] = True
+        await self.put_state(state)
+        self.start_agent("agent-0", slots)
+        await self.wait_for_serving_agents(1)
+
     async def raw_prompt_lines(self, prompt: str, max_tokens: int) -> list[dict[str, Any]]:
         response = await self.http.post(
             f"{self.inference_url}/api/v1/continue_from_raw_prompt",

@@ -1,19 +1,14 @@
 import orjson
 
 from tests.engine.chat_templates import HERMES_TOOLS, WEATHER_TOOL
-from tests.integration.conftest import Cluster, smollm2_state
+from tests.integration.conftest import Cluster
 
 CALL = '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Rome"}}\n</tool_call>'
 
 
 async def test_a_tool_call_comes_back_parsed_with_tool_call_tokens(cluster: Cluster) -> None:
     await cluster.start_balancer()
-    state = smollm2_state()
-    state["chat_template_override"] = {"content": HERMES_TOOLS}
-    state["use_chat_template_override"] = True
-    await cluster.put_state(state)
-    cluster.start_agent("agent-0", 1)
-    await cluster.wait_for_serving_agents(1)
+    await cluster.serve_smollm2_with_template(HERMES_TOOLS)
 
     response = await cluster.http.post(
         f"{cluster.inference_url}/api/v1/continue_from_conversation_history",

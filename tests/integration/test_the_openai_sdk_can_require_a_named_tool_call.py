@@ -4,7 +4,7 @@ import openai
 import orjson
 
 from tests.engine.chat_templates import HERMES_TOOLS, WEATHER_TOOL
-from tests.integration.conftest import Cluster, smollm2_state
+from tests.integration.conftest import Cluster
 
 TIME_TOOL = {
     "type": "function",
@@ -18,12 +18,7 @@ TIME_TOOL = {
 
 async def test_the_openai_sdk_can_require_a_named_tool_call(cluster: Cluster) -> None:
     await cluster.start_balancer("--compat-openai-addr", cluster.openai_addr)
-    state = smollm2_state()
-    state["chat_template_override"] = {"content": HERMES_TOOLS}
-    state["use_chat_template_override"] = True
-    await cluster.put_state(state)
-    cluster.start_agent("agent-0", 1)
-    await cluster.wait_for_serving_agents(1)
+    await cluster.serve_smollm2_with_template(HERMES_TOOLS)
     # As in the tool-call test: a few-shot history so the small model writes a call at all;
     # naming get_time leaves it the only tool it may call.
     messages: list[Any] = [

@@ -1,17 +1,12 @@
 import openai
 
 from tests.engine.chat_templates import HERMES_TOOLS, WEATHER_TOOL
-from tests.integration.conftest import Cluster, smollm2_state
+from tests.integration.conftest import Cluster
 
 
 async def test_the_openai_sdk_continues_after_a_tool_result(cluster: Cluster) -> None:
     await cluster.start_balancer("--compat-openai-addr", cluster.openai_addr)
-    state = smollm2_state()
-    state["chat_template_override"] = {"content": HERMES_TOOLS}
-    state["use_chat_template_override"] = True
-    await cluster.put_state(state)
-    cluster.start_agent("agent-0", 1)
-    await cluster.wait_for_serving_agents(1)
+    await cluster.serve_smollm2_with_template(HERMES_TOOLS)
     client = openai.AsyncOpenAI(base_url=cluster.openai_url, api_key="unused", max_retries=0)
 
     completion = await client.chat.completions.create(

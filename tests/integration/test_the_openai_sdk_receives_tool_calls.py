@@ -2,17 +2,12 @@ import openai
 import orjson
 
 from tests.engine.chat_templates import HERMES_TOOLS, WEATHER_TOOL
-from tests.integration.conftest import Cluster, smollm2_state
+from tests.integration.conftest import Cluster
 
 
 async def test_the_openai_sdk_receives_tool_calls(cluster: Cluster) -> None:
     await cluster.start_balancer("--compat-openai-addr", cluster.openai_addr)
-    state = smollm2_state()
-    state["chat_template_override"] = {"content": HERMES_TOOLS}
-    state["use_chat_template_override"] = True
-    await cluster.put_state(state)
-    cluster.start_agent("agent-0", 1)
-    await cluster.wait_for_serving_agents(1)
+    await cluster.serve_smollm2_with_template(HERMES_TOOLS)
     # SmolLM2 is too small to choose a tool call on its own; the few-shot
     # history below makes it write one (greedy, so the run is repeatable),
     # and the tool-call grammar keeps its arguments to the schema.
