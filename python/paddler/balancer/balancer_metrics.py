@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Gauge, generate_latest
 
 from paddler.balancer.agent_controller_pool import AgentControllerPool
 from paddler.balancer.buffered_request_manager import BufferedRequestManager
+from paddler.balancer.loop_local_metrics import LoopLocalCounter, LoopLocalHistogram
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 _TOKEN_GAP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0)
@@ -27,32 +28,32 @@ class BalancerMetrics:
         Gauge("paddler_agents", "Connected agents", registry=self.registry).set_function(
             lambda: len(pool.agents)
         )
-        self.requests = Counter(
-            "paddler_requests", "Inference requests by outcome", ["outcome"], registry=self.registry
+        self.requests = LoopLocalCounter(
+            "paddler_requests", "Inference requests by outcome", "outcome", self.registry
         )
-        self.errors = Counter(
-            "paddler_request_errors", "Failed inference requests by code", ["code"], registry=self.registry
+        self.errors = LoopLocalCounter(
+            "paddler_request_errors", "Failed inference requests by code", "code", self.registry
         )
-        self.tokens_generated = Counter(
-            "paddler_tokens_generated", "Tokens relayed to clients", registry=self.registry
+        self.tokens_generated = LoopLocalCounter(
+            "paddler_tokens_generated", "Tokens relayed to clients", None, self.registry
         )
-        self.queue_wait = Histogram(
+        self.queue_wait = LoopLocalHistogram(
             "paddler_queue_wait_seconds",
             "Time from arrival to a claimed slot",
-            buckets=_LATENCY_BUCKETS,
-            registry=self.registry,
+            _LATENCY_BUCKETS,
+            self.registry,
         )
-        self.time_to_first_token = Histogram(
+        self.time_to_first_token = LoopLocalHistogram(
             "paddler_time_to_first_token_seconds",
             "Time from arrival to the first token",
-            buckets=_LATENCY_BUCKETS,
-            registry=self.registry,
+            _LATENCY_BUCKETS,
+            self.registry,
         )
-        self.inter_token_latency = Histogram(
+        self.inter_token_latency = LoopLocalHistogram(
             "paddler_inter_token_latency_seconds",
             "Gap between two tokens of one request",
-            buckets=_TOKEN_GAP_BUCKETS,
-            registry=self.registry,
+            _TOKEN_GAP_BUCKETS,
+            self.registry,
         )
 
     def render(self) -> bytes:

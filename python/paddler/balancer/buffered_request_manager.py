@@ -22,7 +22,7 @@ class BufferedRequestManager:
         self._pool = pool
         self._max_buffered_requests = max_buffered_requests
         self._timeout_s = timeout_s
-        self._waiters: deque[asyncio.Future[AgentControllerSlotGuard]] = deque()
+        self._waiters: deque[asyncio.Future[AgentControllerSlotGuard | BufferedRequestOutcome]] = deque()
         self._shutting_down = False
         self.changes = ChangeNotifier()
         pool.on_capacity = self._hand_out_slots
@@ -43,24 +43,22 @@ class BufferedRequestManager:
         # (0 disables buffering).
         if len(self._waiters) >= self._max_buffered_requests:
             return BufferedRequestOutcome.TOO_MANY_BUFFERED_REQUESTS
-        waiter: asyncio.Future[AgentControllerSlotGuard] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[AgentControllerSlotGuard | BufferedRequestOutcome] = loop.create_future()
         self._waiters.append(waiter)
         self.changes.notify()
+        # A timer handle, not asyncio.timeout: the waiter is answered either way,
+        # by a slot or by the timeout, whichever comes first.
+        timer = loop.call_later(self._timeout_s, _answer, waiter, BufferedRequestOutcome.TIMEOUT)
         try:
-            async with asyncio.timeout(self._timeout_s):
-                return await waiter
-        except TimeoutError:
-            if _holds_slot(waiter):
-                # Handed a slot in the very step the timeout fired: use it.
-                return waiter.result()
-            return BufferedRequestOutcome.TIMEOUT
-        except ShuttingDown:
-            return BufferedRequestOutcome.SHUTTING_DOWN
+            return await waiter
         except asyncio.CancelledError:
-            if _holds_slot(waiter):
-                waiter.result().release()
+            held = _slot_held_by(waiter)
+            if held is not None:
+                held.release()
             raise
         finally:
+            timer.cancel()
             if waiter in self._waiters:
                 self._waiters.remove(waiter)
             self.changes.notify()
@@ -81,13 +79,21 @@ class BufferedRequestManager:
         self._shutting_down = True
         while self._waiters:
             waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_exception(ShuttingDown())
+            _answer(waiter, BufferedRequestOutcome.SHUTTING_DOWN)
 
 
-def _holds_slot(waiter: asyncio.Future[AgentControllerSlotGuard]) -> bool:
-    return waiter.done() and not waiter.cancelled() and waiter.exception() is None
+def _answer(
+    waiter: asyncio.Future[AgentControllerSlotGuard | BufferedRequestOutcome], outcome: BufferedRequestOutcome
+) -> None:
+    if not waiter.done():
+        waiter.set_result(outcome)
 
 
-class ShuttingDown(Exception):
-    pass
+def _slot_held_by(
+    waiter: asyncio.Future[AgentControllerSlotGuard | BufferedRequestOutcome],
+) -> AgentControllerSlotGuard | None:
+    # Handed a slot in the very step the waiting task was cancelled.
+    if not waiter.done() or waiter.cancelled():
+        return None
+    result = waiter.result()
+    return result if isinstance(result, AgentControllerSlotGuard) else None

@@ -11,10 +11,14 @@ from collections.abc import Iterator
 import uvicorn
 from starlette.types import ASGIApp
 
+from paddler.balancer.websocket_protocol import FrameBatchingWebSocketProtocol
+
 logger = logging.getLogger(__name__)
 
 # Streams (SSE, sockets) never end on their own; a stop waits this long for them.
 GRACEFUL_SHUTDOWN_S = 2
+# Agents' batch frames (embeddings of a whole batch) can be large.
+WS_MAX_SIZE = 64 * 1024 * 1024
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -38,7 +42,12 @@ def split_address(address: str) -> tuple[str, int]:
 
 class HttpServer:
     def __init__(
-        self, app: ASGIApp, address: str, name: str, graceful_shutdown_s: float = GRACEFUL_SHUTDOWN_S
+        self,
+        app: ASGIApp,
+        address: str,
+        name: str,
+        graceful_shutdown_s: float = GRACEFUL_SHUTDOWN_S,
+        ws_max_size: int = WS_MAX_SIZE,
     ) -> None:
         host, port = split_address(address)
         self._address = (host, port)
@@ -53,9 +62,11 @@ class HttpServer:
                 log_level="warning",
                 access_log=False,
                 timeout_graceful_shutdown=int(graceful_shutdown_s),
+                ws=FrameBatchingWebSocketProtocol,
                 ws_ping_interval=5.0,
                 ws_ping_timeout=10.0,
-                ws_max_size=64 * 1024 * 1024,
+                # A larger message closes its socket with 1009 (message too big).
+                ws_max_size=ws_max_size,
                 # Frames are small JSON (a token each): compressing them costs
                 # more CPU than the bytes it saves on the networks we run on.
                 ws_per_message_deflate=False,

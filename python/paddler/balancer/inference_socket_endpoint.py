@@ -14,6 +14,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from paddler.balancer.request_relay import Relayed, RelayFailed, RelayFailure, RelayFinished, RequestRelay
 from paddler.balancer.trace_context import child_traceparent
+from paddler.balancer.websocket_protocol import TEXT_FRAMES, text_frames_supported
 from paddler.protocol.agent_socket import BalancerMethod
 from paddler.protocol.body_validation import InvalidBody, decode_json
 from paddler.protocol.inference_response import BalancerErrorCode, error_envelope, response_envelope
@@ -44,7 +45,8 @@ class InferenceSocketEndpoint:
         outgoing: deque[bytes] = deque()
         ready = asyncio.Event()
         in_flight: dict[str, asyncio.Task[None]] = {}
-        writer = asyncio.create_task(_write_loop(websocket, outgoing, ready))
+        write_loop = _batched_write_loop if text_frames_supported(websocket.scope) else _write_loop
+        writer = asyncio.create_task(write_loop(websocket, outgoing, ready))
 
         def send(message: dict[str, Any]) -> None:
             outgoing.append(orjson.dumps(message))
@@ -131,6 +133,17 @@ async def _write_loop(websocket: WebSocket, outgoing: deque[bytes], ready: async
         ready.clear()
         while outgoing:
             await websocket.send({"type": "websocket.send", "text": outgoing.popleft().decode()})
+
+
+async def _batched_write_loop(websocket: WebSocket, outgoing: deque[bytes], ready: asyncio.Event) -> None:
+    # Everything queued during one event-loop step leaves in one socket write.
+    while True:
+        await ready.wait()
+        ready.clear()
+        if outgoing:
+            frames = list(outgoing)
+            outgoing.clear()
+            await websocket.send({"type": "websocket.send", TEXT_FRAMES: frames})
 
 
 def _request_id_of(frame: str | bytes) -> str:

@@ -50,17 +50,33 @@ class Mailbox:
 
     def put(self, item: MailboxItem) -> None:
         self._items.append(item)
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
+        if self._waiter is not None:
+            _wake(self._waiter)
 
-    async def get_batch(self) -> list[MailboxItem]:
-        """Everything that arrived since the last call, waiting if nothing did."""
-        while not self._items:
-            self._waiter = asyncio.get_running_loop().create_future()
+    async def get_batch(self, timeout_s: float) -> list[MailboxItem] | None:
+        """Everything that arrived since the last call, waiting up to `timeout_s` if nothing did.
+
+        None when nothing arrived in time.
+        """
+        if not self._items:
+            loop = asyncio.get_running_loop()
+            waiter: asyncio.Future[None] = loop.create_future()
+            self._waiter = waiter
+            # A timer handle rather than asyncio.timeout: this runs once per
+            # relayed batch, and the handle is a fraction of the cost.
+            timer = loop.call_later(timeout_s, _wake, waiter)
             try:
-                await self._waiter
+                await waiter
             finally:
+                timer.cancel()
                 self._waiter = None
+            if not self._items:
+                return None
         items = list(self._items)
         self._items.clear()
         return items
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)

@@ -8,7 +8,6 @@ was relayed it is too late, and the client gets error 502.
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import itertools
 import logging
@@ -122,7 +121,7 @@ class RequestRelay:
                 if isinstance(claim, BufferedRequestOutcome):
                     failure = _buffer_failure(claim)
                     outcome = failure.reason.name.lower()
-                    self._metrics.errors.labels(str(failure.code)).inc()
+                    self._metrics.errors.inc(label_value=str(failure.code))
                     yield failure
                     return
                 self._metrics.queue_wait.observe(time.monotonic() - arrived)
@@ -138,7 +137,7 @@ class RequestRelay:
                                 outcome = "ok"
                             elif isinstance(event, RelayFailed):
                                 outcome = event.reason.name.lower()
-                                self._metrics.errors.labels(str(event.code)).inc()
+                                self._metrics.errors.inc(label_value=str(event.code))
                                 logger.info(
                                     "request failed on agent %s: %s %s (trace %s)",
                                     claim.controller.id,
@@ -151,10 +150,10 @@ class RequestRelay:
                             return
             outcome = "agent_gone"
             failure = _failed(RelayFailure.AGENT_GONE, "no agent could take the request")
-            self._metrics.errors.labels(str(failure.code)).inc()
+            self._metrics.errors.inc(label_value=str(failure.code))
             yield failure
         finally:
-            self._metrics.requests.labels(outcome).inc()
+            self._metrics.requests.inc(label_value=outcome)
 
     async def _relay_from(
         self, controller: AgentController, method: BalancerMethod, params: Any, arrived: float
@@ -167,10 +166,8 @@ class RequestRelay:
         last_at = arrived
         try:
             while True:
-                try:
-                    async with asyncio.timeout(self._item_timeout_s):
-                        items = await mailbox.get_batch()
-                except TimeoutError:
+                items = await mailbox.get_batch(self._item_timeout_s)
+                if items is None:
                     controller.record_outcome(succeeded=False)
                     yield _failed(
                         RelayFailure.ITEM_TIMEOUT, f"the agent sent nothing for {self._item_timeout_s:g} s"
@@ -183,9 +180,9 @@ class RequestRelay:
                     if not relayed_any:
                         self._metrics.time_to_first_token.observe(now - arrived)
                     else:
-                        gap = (now - last_at) / len(streamed)
-                        for _ in streamed:
-                            self._metrics.inter_token_latency.observe(gap)
+                        # Tokens that arrived together share the gap since the last ones.
+                        count = len(streamed)
+                        self._metrics.inter_token_latency.observe((now - last_at) / count, count)
                     last_at = now
                     relayed_any = True
                     self._metrics.tokens_generated.inc(len(streamed))

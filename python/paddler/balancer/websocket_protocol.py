@@ -1,0 +1,43 @@
+"""uvicorn's sans-I/O WebSocket protocol with one extension: many text frames in one write.
+
+A busy inference socket carries many small frames per event-loop step (a
+token each, for every request in flight on it). Through plain ASGI each
+frame costs an ASGI message and a socket write; this extension turns a step's
+frames into one write. Apps find it in `scope["extensions"]` and fall back
+to one `websocket.send` per frame where the server is not ours.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from uvicorn.protocols.utils import ClientDisconnected
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.exceptions import InvalidState
+
+# `{"type": "websocket.send", TEXT_FRAMES: [b"...", ...]}`: UTF-8 payloads, one text frame each.
+TEXT_FRAMES = "paddler.text_frames"
+
+
+class FrameBatchingWebSocketProtocol(WebSocketsSansIOProtocol):
+    def handle_connect(self, event: Any) -> None:
+        super().handle_connect(event)
+        # The app's task is created but has not run yet: it sees the extension.
+        self.scope["extensions"][TEXT_FRAMES] = {}
+
+    async def send(self, message: Any) -> None:
+        frames = message.get(TEXT_FRAMES)
+        connected = self.handshake_complete and not self.close_sent and self.initial_response is None
+        if frames is None or message["type"] != "websocket.send" or not connected:
+            await super().send(message)
+            return
+        try:
+            for frame in frames:
+                self.conn.send_text(frame)
+        except InvalidState:
+            raise ClientDisconnected() from None
+        self.transport.write(b"".join(self.conn.data_to_send()))
+
+
+def text_frames_supported(scope: Any) -> bool:
+    return TEXT_FRAMES in (scope.get("extensions") or {})
