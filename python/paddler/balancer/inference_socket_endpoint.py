@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from paddler.balancer.request_limits import LimitExceeded, RequestLimits, limit_generation
 from paddler.balancer.request_relay import Relayed, RelayFailed, RelayFailure, RelayFinished, RequestRelay
 from paddler.balancer.trace_context import child_traceparent
 from paddler.balancer.websocket_protocol import TEXT_FRAMES, text_frames_supported
@@ -35,8 +36,9 @@ _STRING_RESPONSES = {
 
 
 class InferenceSocketEndpoint:
-    def __init__(self, relay: RequestRelay) -> None:
+    def __init__(self, relay: RequestRelay, limits: RequestLimits | None = None) -> None:
         self._relay = relay
+        self._limits = limits or RequestLimits()
 
     async def serve(self, websocket: WebSocket) -> None:
         await websocket.accept()
@@ -91,10 +93,14 @@ class InferenceSocketEndpoint:
             return
         if isinstance(request.request, ContinueFromConversationHistory):
             method = BalancerMethod.CONTINUE_FROM_CONVERSATION_HISTORY
-            body = request.request.ContinueFromConversationHistory.model_dump_json(by_alias=True)
+            limited = limit_generation(request.request.ContinueFromConversationHistory, self._limits)
         else:
             method = BalancerMethod.CONTINUE_FROM_RAW_PROMPT
-            body = request.request.ContinueFromRawPrompt.model_dump_json(by_alias=True)
+            limited = limit_generation(request.request.ContinueFromRawPrompt, self._limits)
+        if isinstance(limited, LimitExceeded):
+            send(error_envelope(request.id, BalancerErrorCode.BAD_REQUEST, limited.message))
+            return
+        body = limited.model_dump_json(by_alias=True)
         # Kept serialized while the request waits: a fraction of the memory of
         # the parsed objects, and sent to the agent as is.
         params = body.encode()
