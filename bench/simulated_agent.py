@@ -4,7 +4,8 @@ Each one speaks the agent socket as docs/agent-socket.md documents it: it dials
 `ws://MANAGEMENT/api/v1/agent_socket/{id}`, sends `register_agent`, reports an `update_agent_status`
 snapshot with its slots and a model loaded (at once, then every second, as the real agent does),
 and answers `continue_from_raw_prompt` / `continue_from_conversation_history` by streaming
-`max_tokens` `generated_token` notifications at a fixed rate per request, then the `Done` result.
+`max_tokens` `generated_token` notifications at a fixed rate per request, then the `Done` result
+(and `generate_embedding_batch` with one fixed vector per document, for tests).
 The first token goes out as soon as the request arrives (prompt processing costs nothing here),
 so a 1-token request is answered within the frame that brought it. Messages that pile up leave
 as one JSON-RPC batch frame, like the real agent's outbox.
@@ -20,6 +21,7 @@ import argparse
 import asyncio
 import contextlib
 import itertools
+import os
 import sys
 import time
 from collections import deque
@@ -48,8 +50,11 @@ class _Generation:
 
 
 class SimulatedAgent:
-    def __init__(self, management_addr: str, agent_id: str, slots: int, tokens_per_s: float) -> None:
+    def __init__(
+        self, management_addr: str, agent_id: str, slots: int, tokens_per_s: float, secret: str | None = None
+    ) -> None:
         self._url = f"ws://{management_addr}/api/v1/agent_socket/{agent_id}"
+        self._headers = {"Authorization": f"Bearer {secret}"} if secret else {}
         self._agent_id = agent_id
         self._slots = slots
         self._tokens_per_s = tokens_per_s
@@ -62,7 +67,12 @@ class SimulatedAgent:
 
     async def run(self) -> None:
         async with connect(
-            self._url, max_size=1 << 26, ping_interval=5.0, ping_timeout=10.0, compression=None
+            self._url,
+            additional_headers=self._headers,
+            max_size=1 << 26,
+            ping_interval=5.0,
+            ping_timeout=10.0,
+            compression=None,
         ) as connection:
             # Alone in its frame, as the real agent sends it (a batch starting with
             # register_agent is accepted too).
@@ -139,6 +149,8 @@ class SimulatedAgent:
                 self._start(request_id, int(params.get("max_tokens") or 1))
             elif method == "stop_responding_to":
                 self._generations.pop(str(params.get("request_id")), None)
+            elif method == "generate_embedding_batch" and request_id is not None:
+                self._embed(request_id, params)
             elif method == "get_model_metadata" and request_id is not None:
                 self._send(_result(request_id, {"metadata": {"general.name": "simulated"}}))
             elif method == "get_chat_template_override" and request_id is not None:
@@ -147,6 +159,18 @@ class SimulatedAgent:
                 error = {"code": -32601, "message": f"unknown method {method}"}
                 self._send({"jsonrpc": "2.0", "id": request_id, "error": error})
             # `version` and `set_state` need nothing: the simulated model is always loaded.
+
+    def _embed(self, request_id: str | int, params: dict[str, Any]) -> None:
+        # A fixed unit vector per document, as the real agent sends them: one notification each.
+        for document in params.get("input_batch") or []:
+            embedding = {
+                "embedding": [1.0, 0.0],
+                "normalization_method": params.get("normalization_method"),
+                "pooling_type": "Last",
+                "source_document_id": document.get("id"),
+            }
+            self._send(_notification("embedding", {"request_id": request_id, "embedding": embedding}))
+        self._send(_result(request_id, "Done"))
 
     def _start(self, request_id: str, max_tokens: int) -> None:
         if len(self._generations) >= self._slots:
@@ -194,9 +218,12 @@ def _result(request_id: str | int, value: Any) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "id": request_id, "result": value}
 
 
-async def run_agents(management_addr: str, prefix: str, agents: int, slots: int, tokens_per_s: float) -> None:
+async def run_agents(
+    management_addr: str, prefix: str, agents: int, slots: int, tokens_per_s: float, secret: str | None = None
+) -> None:
     simulated = [
-        SimulatedAgent(management_addr, f"{prefix}{index}", slots, tokens_per_s) for index in range(agents)
+        SimulatedAgent(management_addr, f"{prefix}{index}", slots, tokens_per_s, secret)
+        for index in range(agents)
     ]
     tasks = []
     for agent in simulated:
@@ -218,10 +245,18 @@ def main() -> int:
     parser.add_argument("--slots", type=int, default=64)
     parser.add_argument("--tokens-per-s", type=float, default=1000.0, help="per request")
     parser.add_argument("--id-prefix", default="sim-")
+    parser.add_argument("--agent-secret", default=os.environ.get("PADDLER_AGENT_SECRET") or None)
     args = parser.parse_args()
     with contextlib.suppress(KeyboardInterrupt):
         uvloop.run(
-            run_agents(args.management_addr, args.id_prefix, args.agents, args.slots, args.tokens_per_s)
+            run_agents(
+                args.management_addr,
+                args.id_prefix,
+                args.agents,
+                args.slots,
+                args.tokens_per_s,
+                args.agent_secret,
+            )
         )
     return 0
 

@@ -98,20 +98,23 @@ class Cluster:
         return f"http://{self.openai_addr}/v1"
 
     def _spawn(self, name: str, *args: str, env: dict[str, str] | None = None) -> Process:
+        return self._spawn_python(name, "-m", "paddler", *args, env=env)
+
+    def _spawn_python(self, name: str, *args: str, env: dict[str, str] | None = None) -> Process:
         self._started += 1
         log = self.tmp_path / f"{self._started:02d}-{name}.log"
         cache = str(self.tmp_path / "cache")
         environment = {**os.environ, "PYTHONUNBUFFERED": "1", "PADDLER_CACHE_DIR": cache, **(env or {})}
         with log.open("wb") as output:
             popen = subprocess.Popen(
-                [sys.executable, "-m", "paddler", *args],
+                [sys.executable, *args],
                 stdout=output,
                 stderr=subprocess.STDOUT,
                 env=environment,
             )
         return Process(popen, log)
 
-    async def start_balancer(self, *extra: str) -> Process:
+    async def start_balancer(self, *extra: str, env: dict[str, str] | None = None) -> Process:
         self.balancer = self._spawn(
             "balancer",
             "balancer",
@@ -120,6 +123,7 @@ class Cluster:
             "--inference-addr",
             self.inference_addr,
             *extra,
+            env=env,
         )
         balancer = self.balancer
 
@@ -152,6 +156,28 @@ class Cluster:
         )
         self.agents.append(agent)
         return agent
+
+    def start_simulated_agents(self, name: str, count: int = 1, slots: int = 4, *extra: str) -> Process:
+        """`count` agents without a model in one process (bench/simulated_agent.py), ids `{name}-N`:
+        they answer every request at once with `max_tokens` tokens, for tests of the balancer alone."""
+        script = str(Path(__file__).parents[2] / "bench" / "simulated_agent.py")
+        agents = self._spawn_python(
+            f"simulated-{name}",
+            script,
+            "--management-addr",
+            self.management_addr,
+            "--agents",
+            str(count),
+            "--slots",
+            str(slots),
+            "--tokens-per-s",
+            "100000",
+            "--id-prefix",
+            f"{name}-",
+            *extra,
+        )
+        self.agents.append(agents)
+        return agents
 
     async def agents_snapshot(self) -> list[dict[str, Any]]:
         response = await self.http.get(f"{self.management_url}/api/v1/agents")

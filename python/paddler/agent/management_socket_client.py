@@ -7,11 +7,13 @@ import asyncio
 import contextlib
 import logging
 import random
+from http import HTTPStatus
 from typing import Any
 
 import orjson
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import InvalidStatus
 
 from paddler.agent.agent_status_board import AgentStatusBoard
 from paddler.agent.json_rpc_outbox import JsonRpcOutbox
@@ -52,8 +54,10 @@ class ManagementSocketClient:
         board: AgentStatusBoard,
         reconciler: Reconciler,
         handler: RequestHandler,
+        secret: str | None = None,
     ) -> None:
         self._url = f"ws://{management_addr}/api/v1/agent_socket/{agent_id}"
+        self._headers = {"Authorization": f"Bearer {secret}"} if secret else {}
         self._name = name
         self._board = board
         self._reconciler = reconciler
@@ -70,6 +74,7 @@ class ManagementSocketClient:
                 # spent on the engine.
                 async with connect(
                     self._url,
+                    additional_headers=self._headers,
                     max_size=1 << 26,
                     ping_interval=5.0,
                     ping_timeout=10.0,
@@ -79,6 +84,12 @@ class ManagementSocketClient:
                     failures = 0
                     logger.info("connected to %s", self._url)
                     await self._serve(connection, shutdown)
+            except InvalidStatus as error:
+                # Kept trying: the balancer may be restarted with the secret this agent has.
+                if error.response.status_code == HTTPStatus.UNAUTHORIZED:
+                    logger.error("the balancer refused this agent: --agent-secret is missing or wrong")
+                else:
+                    logger.warning("the balancer refused the connection: %s", error)
             except (OSError, websockets.WebSocketException, TimeoutError) as error:
                 logger.info("no connection to the balancer (%s)", error or type(error).__name__)
             except Exception:  # never die of the link: log it and dial again

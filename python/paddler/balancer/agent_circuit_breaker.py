@@ -8,11 +8,20 @@ again, and the next outcome closes it (a success) or opens it again at once
 
 from __future__ import annotations
 
+import enum
 import time
 from collections.abc import Callable
 
 FAILURE_THRESHOLD = 3
 OPEN_S = 5.0
+
+
+class CircuitBreakerState(enum.StrEnum):
+    """As `/api/v1/agents` shows it."""
+
+    CLOSED = "Closed"
+    OPEN = "Open"
+    HALF_OPEN = "HalfOpen"
 
 
 class AgentCircuitBreaker:
@@ -31,6 +40,15 @@ class AgentCircuitBreaker:
     @property
     def is_open(self) -> bool:
         return self._clock() < self._open_until
+
+    @property
+    def state(self) -> CircuitBreakerState:
+        if self.is_open:
+            return CircuitBreakerState.OPEN
+        if self._failures >= self._failure_threshold:
+            # The open time is over but nothing has succeeded since.
+            return CircuitBreakerState.HALF_OPEN
+        return CircuitBreakerState.CLOSED
 
     def record_success(self) -> None:
         self._failures = 0

@@ -61,19 +61,26 @@ class AgentController:
         self._unavailable = True
 
     def record_outcome(self, succeeded: bool) -> None:
+        before = self.circuit_breaker.state
         if succeeded:
             self.circuit_breaker.record_success()
         elif self.circuit_breaker.record_failure():
-            # Open now; when it half-opens, buffered requests must hear of it.
+            # Open now; when it half-opens, buffered requests (and the agent list) must hear of it.
             loop = asyncio.get_running_loop()
             loop.call_later(self.circuit_breaker.open_s, self.on_status_changed, self)
+        if self.circuit_breaker.state != before:
+            self.on_status_changed(self)
 
     @property
     def free_slots(self) -> int:
         return self.slots_total - self.slots_claimed
 
     def snapshot(self) -> dict[str, Any]:
-        return agent_snapshot(self.id, self.name, self.status)
+        snapshot = agent_snapshot(self.id, self.name, self.status)
+        # Beyond Paddler's fields (its client ignores unknown ones): an open breaker explains
+        # why an agent with free slots gets no requests.
+        snapshot["circuit_breaker"] = self.circuit_breaker.state.value
+        return snapshot
 
     # -- outgoing --------------------------------------------------------
 

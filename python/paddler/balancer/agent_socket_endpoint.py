@@ -12,6 +12,8 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from paddler.balancer.agent_controller import AgentController
 from paddler.balancer.agent_controller_pool import AgentControllerPool
+from paddler.balancer.bearer_auth import bearer_token, deny_websocket, token_matches
+from paddler.balancer.http_body import error_response
 from paddler.balancer.reconciliation_service import ReconciliationService
 from paddler.protocol import agent_socket
 from paddler.protocol.agent_socket import AgentMethod, BalancerMethod
@@ -22,15 +24,25 @@ logger = logging.getLogger(__name__)
 BALANCER_VERSION = "paddler-python-0.1.0"
 REGISTRATION_TIMEOUT_S = 10.0
 POLICY_VIOLATION = 1008
+AGENT_SOCKET_PREFIX = "/api/v1/agent_socket/"
 
 
 class AgentSocketEndpoint:
-    def __init__(self, pool: AgentControllerPool, reconciliation: ReconciliationService) -> None:
+    def __init__(
+        self, pool: AgentControllerPool, reconciliation: ReconciliationService, secret: str | None = None
+    ) -> None:
         self._pool = pool
         self._reconciliation = reconciliation
+        self._secrets = [secret.encode()] if secret else []
 
     async def serve(self, websocket: WebSocket) -> None:
         agent_id = websocket.path_params["agent_id"]
+        if self._secrets and not token_matches(bearer_token(websocket.headers), self._secrets):
+            # Refused at the handshake: an agent without the secret never sees a request.
+            reason = "this balancer needs agents to present its agent secret (--agent-secret)"
+            logger.warning("agent %s refused: no valid agent secret", agent_id)
+            await deny_websocket(websocket, error_response(401, reason), reason)
+            return
         await websocket.accept()
         registration = await self._register(websocket, agent_id)
         if registration is None:

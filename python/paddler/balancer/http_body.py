@@ -38,9 +38,11 @@ async def read_body(request: Request, max_bytes: int = DEFAULT_MAX_BODY_BYTES) -
     return b"".join(chunks)
 
 
-async def read_json(request: Request, adapter: TypeAdapter[T]) -> T | Response:
+async def read_json(
+    request: Request, adapter: TypeAdapter[T], max_bytes: int = DEFAULT_MAX_BODY_BYTES
+) -> T | Response:
     """The decoded body, or a 400/413 answer that says what is wrong."""
-    body = await read_body(request)
+    body = await read_body(request, max_bytes)
     if isinstance(body, Response):
         return body
     if not body.strip():

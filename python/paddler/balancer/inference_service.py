@@ -17,11 +17,15 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
 
+from paddler.balancer.bearer_auth import BearerAuthMiddleware
+from paddler.balancer.client_socket_limit import ClientSocketLimitMiddleware
 from paddler.balancer.embedding_batch_relay import EmbeddingBatchRelay
-from paddler.balancer.http_body import read_json
+from paddler.balancer.http_body import error_response, read_json
 from paddler.balancer.http_server import HttpServer
 from paddler.balancer.inference_socket_endpoint import InferenceSocketEndpoint
 from paddler.balancer.management_service import health
+from paddler.balancer.openapi_document import inference_openapi, openapi_route
+from paddler.balancer.request_limits import LimitExceeded, RequestLimits, limit_generation
 from paddler.balancer.request_relay import Relayed, RelayEvent, RelayFinished, RequestRelay
 from paddler.balancer.trace_context import child_traceparent
 from paddler.protocol.agent_socket import BalancerMethod
@@ -30,6 +34,7 @@ from paddler.protocol.inference_request import CONTINUE_FROM_CONVERSATION_HISTOR
 from paddler.protocol.inference_response import error_envelope, response_envelope
 
 NDJSON = "application/x-ndjson"
+INFERENCE_SOCKET_PATH = "/api/v1/inference_socket"
 
 
 def ndjson_stream(request_id: str, events: AsyncGenerator[RelayEvent, None], traceparent: str) -> Response:
@@ -60,11 +65,15 @@ class InferenceService:
         relay: RequestRelay,
         embedding_relay: EmbeddingBatchRelay,
         cors_allowed_hosts: list[str],
+        api_keys: list[str] | None = None,
+        limits: RequestLimits | None = None,
     ) -> None:
         self._relay = relay
         self._embedding_relay = embedding_relay
+        self._limits = limits or RequestLimits()
         routes = [
             Route("/health", health),
+            openapi_route(inference_openapi()),
             Route(
                 "/api/v1/continue_from_conversation_history",
                 self._endpoint(
@@ -78,8 +87,9 @@ class InferenceService:
                 methods=["POST"],
             ),
             Route("/api/v1/generate_embedding_batch", self._embeddings, methods=["POST"]),
-            WebSocketRoute("/api/v1/inference_socket", InferenceSocketEndpoint(relay).serve),
+            WebSocketRoute(INFERENCE_SOCKET_PATH, InferenceSocketEndpoint(relay, self._limits).serve),
         ]
+        # Outermost first: CORS headers go on 401 answers too, so that a browser can read them.
         middleware = []
         if cors_allowed_hosts:
             middleware.append(
@@ -87,15 +97,38 @@ class InferenceService:
                     CORSMiddleware, allow_origins=cors_allowed_hosts, allow_methods=["*"], allow_headers=["*"]
                 )
             )
+        middleware.append(
+            Middleware(
+                BearerAuthMiddleware,
+                tokens=api_keys or [],
+                what="inference API key",
+                deny=error_response,
+                query_token_paths=[INFERENCE_SOCKET_PATH],
+            )
+        )
+        middleware.append(
+            Middleware(
+                ClientSocketLimitMiddleware, limit=self._limits.max_sockets_per_client, deny=error_response
+            )
+        )
         self.app = Starlette(routes=routes, middleware=middleware)
         # On shutdown, streams in flight get this long to finish.
-        self._server = HttpServer(self.app, address, "inference service", graceful_shutdown_s=30)
+        self._server = HttpServer(
+            self.app,
+            address,
+            "inference service",
+            graceful_shutdown_s=30,
+            ws_max_size=self._limits.max_websocket_frame_bytes,
+        )
 
     def _endpoint(self, adapter: TypeAdapter[Any], method: BalancerMethod) -> Any:
         async def endpoint(request: Request) -> Response:
-            params = await read_json(request, adapter)
-            if isinstance(params, Response):
-                return params
+            decoded = await read_json(request, adapter, self._limits.max_body_bytes)
+            if isinstance(decoded, Response):
+                return decoded
+            params = limit_generation(decoded, self._limits)
+            if isinstance(params, LimitExceeded):
+                return error_response(400, params.message)
             request_id = uuid.uuid4().hex
             # Kept serialized while the request waits; sent to the agent as is.
             wire_params = params.model_dump_json(by_alias=True).encode()
@@ -105,7 +138,7 @@ class InferenceService:
         return endpoint
 
     async def _embeddings(self, request: Request) -> Response:
-        params = await read_json(request, GENERATE_EMBEDDING_BATCH)
+        params = await read_json(request, GENERATE_EMBEDDING_BATCH, self._limits.max_body_bytes)
         if isinstance(params, Response):
             return params
         traceparent = child_traceparent(request.headers.get("traceparent"))

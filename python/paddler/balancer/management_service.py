@@ -15,15 +15,18 @@ from starlette.routing import Route, WebSocketRoute
 
 from paddler.balancer.agent_controller import AgentCallFailed, AgentDisconnected
 from paddler.balancer.agent_controller_pool import AgentControllerPool
-from paddler.balancer.agent_socket_endpoint import AgentSocketEndpoint
+from paddler.balancer.agent_socket_endpoint import AGENT_SOCKET_PREFIX, AgentSocketEndpoint
 from paddler.balancer.balancer_metrics import BalancerMetrics
+from paddler.balancer.bearer_auth import BearerAuthMiddleware
 from paddler.balancer.buffered_request_manager import BufferedRequestManager
 from paddler.balancer.http_body import error_response, read_json
 from paddler.balancer.http_server import HttpServer
+from paddler.balancer.openapi_document import management_openapi, openapi_route
 from paddler.balancer.reconciliation_service import ReconciliationService
 from paddler.balancer.server_sent_events import snapshot_stream
 from paddler.protocol.agent_socket import BalancerMethod
 from paddler.protocol.balancer_desired_state import BALANCER_DESIRED_STATE
+from paddler.protocol.body_validation import DEFAULT_MAX_BODY_BYTES
 
 logger = logging.getLogger(__name__)
 
@@ -47,13 +50,18 @@ class ManagementService:
         reconciliation: ReconciliationService,
         metrics: BalancerMetrics,
         cors_allowed_hosts: list[str],
+        management_token: str | None = None,
+        agent_secret: str | None = None,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> None:
         self._pool = pool
         self._buffered_requests = buffered_requests
         self._reconciliation = reconciliation
         self._metrics = metrics
+        self._max_body_bytes = max_body_bytes
         routes = [
             Route("/health", health),
+            openapi_route(management_openapi()),
             Route("/api/v1/agents", self._agents),
             Route("/api/v1/agents/stream", self._agents_stream),
             Route("/api/v1/buffered_requests", self._buffered_requests_snapshot),
@@ -65,9 +73,11 @@ class ManagementService:
             Route("/api/v1/agent/{agent_id}/chat_template_override", self._chat_template_override),
             Route("/metrics", self._render_metrics),
             WebSocketRoute(
-                "/api/v1/agent_socket/{agent_id}", AgentSocketEndpoint(pool, reconciliation).serve
+                AGENT_SOCKET_PREFIX + "{agent_id}",
+                AgentSocketEndpoint(pool, reconciliation, agent_secret).serve,
             ),
         ]
+        # Outermost first: CORS headers go on 401 answers too, so that a browser can read them.
         middleware = []
         if cors_allowed_hosts:
             middleware.append(
@@ -75,6 +85,16 @@ class ManagementService:
                     CORSMiddleware, allow_origins=cors_allowed_hosts, allow_methods=["*"], allow_headers=["*"]
                 )
             )
+        middleware.append(
+            Middleware(
+                BearerAuthMiddleware,
+                tokens=[management_token] if management_token else [],
+                what="management token",
+                deny=error_response,
+                # Agents present the agent secret instead, checked by their endpoint.
+                skip=lambda path: path.startswith(AGENT_SOCKET_PREFIX),
+            )
+        )
         self.app = Starlette(routes=routes, middleware=middleware)
         self._server = HttpServer(self.app, address, "management service")
 
@@ -100,7 +120,7 @@ class ManagementService:
         return json_response(self._reconciliation.desired_state.model_dump(mode="json"))
 
     async def _put_desired_state(self, request: Request) -> Response:
-        state = await read_json(request, BALANCER_DESIRED_STATE)
+        state = await read_json(request, BALANCER_DESIRED_STATE, self._max_body_bytes)
         if isinstance(state, Response):
             return state
         try:

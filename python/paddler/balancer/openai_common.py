@@ -9,7 +9,15 @@ from starlette.responses import Response
 
 from paddler.balancer.request_relay import Relayed, RelayFinished
 
-_ERROR_TYPES = {400: "invalid_request_error", 404: "not_found_error", 413: "invalid_request_error"}
+_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "invalid_request_error",
+    404: "not_found_error",
+    405: "invalid_request_error",
+    413: "invalid_request_error",
+}
+# As the OpenAI API answers a missing or wrong key.
+_ERROR_CODES = {401: "invalid_api_key"}
 
 
 def openai_error(status_code: int, message: str, param: str | None = None) -> Response:
@@ -18,7 +26,7 @@ def openai_error(status_code: int, message: str, param: str | None = None) -> Re
             "message": message,
             "type": _ERROR_TYPES.get(status_code, "server_error"),
             "param": param,
-            "code": None,
+            "code": _ERROR_CODES.get(status_code),
         }
     }
     return Response(orjson.dumps(body), status_code=status_code, media_type="application/json")

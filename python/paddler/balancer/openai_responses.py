@@ -17,8 +17,8 @@ from paddler.protocol.agent_socket import BalancerMethod
 from paddler.protocol.openai_request import ResponsesRequest
 
 
-async def answer_response(relay: RequestRelay, body: ResponsesRequest, model: str) -> Response:
-    limit = body.max_output_tokens or -1
+async def answer_response(relay: RequestRelay, body: ResponsesRequest, model: str, limit: int) -> Response:
+    """`limit`: the max_tokens to relay, the request's within the balancer's ceiling."""
     params = {
         "add_generation_prompt": True,
         "conversation_history": body.conversation(),

@@ -13,17 +13,21 @@ from typing import Any
 
 from pydantic import TypeAdapter
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from paddler.balancer.bearer_auth import BearerAuthMiddleware
 from paddler.balancer.embedding_batch_relay import EmbeddingBatchRelay
 from paddler.balancer.http_body import read_body
 from paddler.balancer.http_server import HttpServer
 from paddler.balancer.management_service import health, json_response
 from paddler.balancer.openai_common import Generation, openai_error, sse
 from paddler.balancer.openai_responses import answer_response
+from paddler.balancer.openapi_document import openai_openapi, openapi_route
 from paddler.balancer.reconciliation_service import ReconciliationService
+from paddler.balancer.request_limits import LimitExceeded, RequestLimits
 from paddler.balancer.request_relay import Relayed, RelayFinished, RequestRelay
 from paddler.balancer.trace_context import child_traceparent
 from paddler.protocol.agent_desired_model import HuggingFace, LocalToAgent, Url
@@ -48,19 +52,24 @@ class OpenAIService:
         relay: RequestRelay,
         reconciliation: ReconciliationService,
         embedding_relay: EmbeddingBatchRelay,
+        api_keys: list[str] | None = None,
+        limits: RequestLimits | None = None,
     ) -> None:
         self._relay = relay
         self._embedding_relay = embedding_relay
         self._reconciliation = reconciliation
+        self._limits = limits or RequestLimits()
         routes = [
             Route("/health", health),
+            openapi_route(openai_openapi()),
             Route("/v1/models", self._models, methods=["GET"]),
             Route("/v1/chat/completions", self._chat_completions, methods=["POST"]),
             Route("/v1/completions", self._completions, methods=["POST"]),
             Route("/v1/embeddings", self._embeddings, methods=["POST"]),
             Route("/v1/responses", self._responses, methods=["POST"]),
         ]
-        self.app = Starlette(routes=routes)
+        auth = Middleware(BearerAuthMiddleware, tokens=api_keys or [], what="API key", deny=openai_error)
+        self.app = Starlette(routes=routes, middleware=[auth])
         self._server = HttpServer(self.app, address, "OpenAI service", graceful_shutdown_s=30)
 
     async def run(self, shutdown: asyncio.Event) -> None:
@@ -81,9 +90,11 @@ class OpenAIService:
         return json_response({"object": "list", "data": [model]})
 
     async def _decode(self, request: Request, adapter: TypeAdapter[Any]) -> Any:
-        body = await read_body(request)
+        body = await read_body(request, self._limits.max_body_bytes)
         if isinstance(body, Response):
-            return openai_error(413, "the body is too large")
+            return openai_error(
+                413, f"the body is larger than the limit of {self._limits.max_body_bytes} bytes"
+            )
         if not body.strip():
             return openai_error(400, "the body is empty; a JSON object is expected")
         decoded = decode_json(adapter, body)
@@ -96,11 +107,15 @@ class OpenAIService:
         if isinstance(body, Response):
             return body
         assert isinstance(body, ChatCompletionRequest)
+        conversation = [message.for_agent() for message in body.messages]
+        limit = self._limit(conversation, body.token_limit())
+        if isinstance(limit, LimitExceeded):
+            return openai_error(400, limit.message)
         params = {
             "add_generation_prompt": True,
-            "conversation_history": [message.for_agent() for message in body.messages],
+            "conversation_history": conversation,
             "enable_thinking": False,
-            "max_tokens": body.token_limit(),
+            "max_tokens": limit,
             "sampling": body.sampling(),
         }
         tools = body.agent_tools()
@@ -110,7 +125,7 @@ class OpenAIService:
         if grammar is not None:
             params["grammar"] = grammar
         return await self._answer(
-            body, BalancerMethod.CONTINUE_FROM_CONVERSATION_HISTORY, params, body.token_limit(), chat=True
+            body, BalancerMethod.CONTINUE_FROM_CONVERSATION_HISTORY, params, limit, chat=True
         )
 
     async def _completions(self, request: Request) -> Response:
@@ -118,7 +133,9 @@ class OpenAIService:
         if isinstance(body, Response):
             return body
         assert isinstance(body, CompletionRequest)
-        limit = body.max_tokens or -1
+        limit = self._limit(None, body.max_tokens or -1)
+        if isinstance(limit, LimitExceeded):
+            return openai_error(400, limit.message)
         params = {"raw_prompt": body.prompt_text(), "max_tokens": limit, "sampling": body.sampling()}
         return await self._answer(body, BalancerMethod.CONTINUE_FROM_RAW_PROMPT, params, limit, chat=False)
 
@@ -177,7 +194,19 @@ class OpenAIService:
         if isinstance(body, Response):
             return body
         assert isinstance(body, ResponsesRequest)
-        return await answer_response(self._relay, body, body.model or self._model_id())
+        limit = self._limit(body.conversation(), body.max_output_tokens or -1)
+        if isinstance(limit, LimitExceeded):
+            return openai_error(400, limit.message)
+        return await answer_response(self._relay, body, body.model or self._model_id(), limit)
+
+    def _limit(self, conversation: list[dict[str, Any]] | None, max_tokens: int) -> int | LimitExceeded:
+        """The max_tokens to relay, or why the request is refused."""
+        if conversation is not None:
+            # Messages are in the agent's form already: content is text.
+            exceeded = self._limits.check_conversation(str(message["content"]) for message in conversation)
+            if exceeded is not None:
+                return exceeded
+        return self._limits.token_limit(max_tokens)
 
     async def _answer(
         self,

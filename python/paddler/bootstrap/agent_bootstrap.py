@@ -25,6 +25,8 @@ class AgentConfig:
     threads: int = 0
     cache_dir: Path = field(default_factory=default_cache_dir)
     agent_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # The balancer's --agent-secret, when it has one.
+    secret: str | None = None
 
 
 async def run_agent(config: AgentConfig, shutdown: asyncio.Event) -> None:
@@ -32,7 +34,7 @@ async def run_agent(config: AgentConfig, shutdown: asyncio.Event) -> None:
     reconciler = Reconciler(board, config.cache_dir, config.slots, config.threads)
     handler = RequestHandler(reconciler, board)
     client = ManagementSocketClient(
-        config.management_addr, config.agent_id, config.name, board, reconciler, handler
+        config.management_addr, config.agent_id, config.name, board, reconciler, handler, config.secret
     )
     # The socket client stops first (it tells the balancer), then the reconciler closes the engine.
     client_stopped = asyncio.Event()

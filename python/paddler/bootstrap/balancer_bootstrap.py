@@ -42,7 +42,12 @@ async def run_balancer(config: BalancerConfig, shutdown: asyncio.Event) -> None:
     management_stop = asyncio.Event()
     embedding_relay = EmbeddingBatchRelay(relay, pool)
     inference = InferenceService(
-        config.inference_addr, relay, embedding_relay, config.inference_cors_allowed_hosts
+        config.inference_addr,
+        relay,
+        embedding_relay,
+        config.inference_cors_allowed_hosts,
+        config.inference_api_keys,
+        config.request_limits,
     )
     background: list[Service] = [
         reconciliation,
@@ -53,6 +58,9 @@ async def run_balancer(config: BalancerConfig, shutdown: asyncio.Event) -> None:
             reconciliation,
             metrics,
             config.management_cors_allowed_hosts,
+            config.management_token,
+            config.agent_secret,
+            config.request_limits.max_body_bytes,
         ),
     ]
     if config.statsd_addr:
@@ -70,7 +78,16 @@ async def run_balancer(config: BalancerConfig, shutdown: asyncio.Event) -> None:
 
     front: list[Service] = [inference]
     if config.compat_openai_addr:
-        front.append(OpenAIService(config.compat_openai_addr, relay, reconciliation, embedding_relay))
+        front.append(
+            OpenAIService(
+                config.compat_openai_addr,
+                relay,
+                reconciliation,
+                embedding_relay,
+                config.inference_api_keys,
+                config.request_limits,
+            )
+        )
 
     front_tasks = [asyncio.create_task(service.run(inference_stop)) for service in front]
     background_tasks = [asyncio.create_task(service.run(management_stop)) for service in background]

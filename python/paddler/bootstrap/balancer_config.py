@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
+
+from paddler.balancer.request_limits import RequestLimits
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,3 +23,36 @@ class BalancerConfig:
     statsd_addr: str | None = None
     statsd_prefix: str = "paddler_"
     statsd_reporting_interval_ms: int = 10_000
+    # Authentication: empty means off (local use).
+    inference_api_keys: list[str] = field(default_factory=list)
+    management_token: str | None = None
+    agent_secret: str | None = None
+    request_limits: RequestLimits = field(default_factory=RequestLimits)
+
+    def unprotected_exposures(self) -> list[str]:
+        """What listens beyond this machine without credentials: one warning each."""
+        exposures: list[str] = []
+        if not is_loopback(self.inference_addr) and not self.inference_api_keys:
+            exposures.append(f"the inference API on {self.inference_addr} has no --inference-api-key")
+        if (
+            self.compat_openai_addr
+            and not is_loopback(self.compat_openai_addr)
+            and not self.inference_api_keys
+        ):
+            exposures.append(f"the OpenAI API on {self.compat_openai_addr} has no --inference-api-key")
+        if not is_loopback(self.management_addr):
+            if not self.management_token:
+                exposures.append(f"the management API on {self.management_addr} has no --management-token")
+            if not self.agent_secret:
+                exposures.append(f"the agent sockets on {self.management_addr} have no --agent-secret")
+        return exposures
+
+
+def is_loopback(address: str) -> bool:
+    host = address.rpartition(":")[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything

@@ -29,6 +29,11 @@ def register(commands: Any) -> None:
         help="how idle llama.cpp threads wait: spin (fastest on a machine of its own) or sleep "
         "(for a machine shared with other busy processes, where spinning threads starve each other)",
     )
+    parser.add_argument(
+        "--agent-secret",
+        default=os.environ.get("PADDLER_AGENT_SECRET") or None,
+        help="the balancer's --agent-secret, presented when connecting (env PADDLER_AGENT_SECRET)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -65,7 +70,11 @@ def run(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = AgentConfig(
-        management_addr=args.management_addr, slots=args.slots, name=args.name, threads=args.threads
+        management_addr=args.management_addr,
+        slots=args.slots,
+        name=args.name,
+        threads=args.threads,
+        secret=args.agent_secret,
     )
 
     async def main(shutdown: asyncio.Event) -> None:

@@ -5,11 +5,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from typing import Any
 
+from paddler.balancer.request_limits import (
+    DEFAULT_MAX_CONVERSATION_CHARS,
+    DEFAULT_MAX_CONVERSATION_MESSAGES,
+    DEFAULT_MAX_SOCKETS_PER_CLIENT,
+    DEFAULT_MAX_TOKENS,
+)
 from paddler.cli.event_loop import run_until_signalled
+from paddler.protocol.body_validation import DEFAULT_MAX_BODY_BYTES
 
 
 def register(commands: Any) -> None:
@@ -40,7 +48,60 @@ def register(commands: Any) -> None:
     parser.add_argument("--statsd-addr", help="HOST:PORT of a StatsD server (off by default)")
     parser.add_argument("--statsd-prefix", default="paddler_")
     parser.add_argument("--statsd-reporting-interval", type=_positive, default=10_000, help="ms")
+    auth = parser.add_argument_group(
+        "authentication", "off by default; secrets may come from the environment instead of the command line"
+    )
+    auth.add_argument(
+        "--inference-api-key",
+        action="append",
+        default=_keys_from_environment(),
+        help="a key accepted as `Authorization: Bearer` by the inference and OpenAI APIs; repeatable "
+        "(env PADDLER_INFERENCE_API_KEYS, comma separated)",
+    )
+    auth.add_argument(
+        "--management-token",
+        default=os.environ.get("PADDLER_MANAGEMENT_TOKEN") or None,
+        help="the bearer token of the management API (env PADDLER_MANAGEMENT_TOKEN)",
+    )
+    auth.add_argument(
+        "--agent-secret",
+        default=os.environ.get("PADDLER_AGENT_SECRET") or None,
+        help="the secret agents present on their socket (env PADDLER_AGENT_SECRET)",
+    )
+    limits = parser.add_argument_group("limits", "on what clients send; 0 turns a limit off")
+    limits.add_argument("--max-body-bytes", type=_positive, default=DEFAULT_MAX_BODY_BYTES)
+    limits.add_argument(
+        "--max-websocket-frame-bytes",
+        type=_positive,
+        default=DEFAULT_MAX_BODY_BYTES,
+        help="the largest message on the inference socket",
+    )
+    limits.add_argument(
+        "--max-tokens-limit",
+        type=_non_negative,
+        default=DEFAULT_MAX_TOKENS,
+        help="the most tokens one request may generate; -1 (no limit) in a request means this many",
+    )
+    limits.add_argument(
+        "--max-conversation-messages", type=_non_negative, default=DEFAULT_MAX_CONVERSATION_MESSAGES
+    )
+    limits.add_argument(
+        "--max-conversation-chars",
+        type=_non_negative,
+        default=DEFAULT_MAX_CONVERSATION_CHARS,
+        help="characters of text in one conversation",
+    )
+    limits.add_argument(
+        "--max-sockets-per-client",
+        type=_non_negative,
+        default=DEFAULT_MAX_SOCKETS_PER_CLIENT,
+        help="inference sockets one client address may hold open at once",
+    )
     parser.set_defaults(run=run)
+
+
+def _keys_from_environment() -> list[str]:
+    return [key.strip() for key in os.environ.get("PADDLER_INFERENCE_API_KEYS", "").split(",") if key.strip()]
 
 
 def _non_negative(value: str) -> int:
@@ -59,6 +120,7 @@ def _positive(value: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from paddler.balancer.http_server import split_address
+    from paddler.balancer.request_limits import RequestLimits
     from paddler.balancer.state_database import StateDatabaseError, open_state_database
     from paddler.bootstrap.balancer_bootstrap import run_balancer
     from paddler.bootstrap.balancer_config import BalancerConfig
@@ -77,6 +139,17 @@ def run(args: argparse.Namespace) -> int:
         statsd_addr=args.statsd_addr,
         statsd_prefix=args.statsd_prefix,
         statsd_reporting_interval_ms=args.statsd_reporting_interval,
+        inference_api_keys=args.inference_api_key,
+        management_token=args.management_token,
+        agent_secret=args.agent_secret,
+        request_limits=RequestLimits(
+            max_body_bytes=args.max_body_bytes,
+            max_websocket_frame_bytes=args.max_websocket_frame_bytes,
+            max_sockets_per_client=args.max_sockets_per_client,
+            max_tokens=args.max_tokens_limit,
+            max_conversation_messages=args.max_conversation_messages,
+            max_conversation_chars=args.max_conversation_chars,
+        ),
     )
     # Refused before anything starts, with a message rather than a traceback.
     try:
@@ -93,6 +166,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for exposure in config.unprotected_exposures():
+        logging.getLogger("paddler.balancer").warning(
+            "%s: anyone who can reach it can use it (fine on a private network)", exposure
+        )
     openai = f", OpenAI http://{config.compat_openai_addr}/v1" if config.compat_openai_addr else ""
     print(
         f"paddler balancer: inference http://{config.inference_addr}, "

@@ -42,3 +42,16 @@ def test_successes_in_between_keep_it_closed() -> None:
         breaker.record_success()
 
     assert not breaker.is_open
+
+
+def test_the_state_goes_closed_open_half_open_closed() -> None:
+    clock = Clock()
+    breaker = AgentCircuitBreaker(failure_threshold=1, open_s=1.0, clock=clock)
+    states = [breaker.state]
+    breaker.record_failure()
+    states.append(breaker.state)
+    clock.now += 1.0
+    states.append(breaker.state)
+    breaker.record_success()
+    states.append(breaker.state)
+    assert states == ["Closed", "Open", "HalfOpen", "Closed"]
