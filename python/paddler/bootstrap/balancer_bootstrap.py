@@ -17,6 +17,7 @@ from paddler.balancer.reconciliation_service import ReconciliationService
 from paddler.balancer.request_relay import RequestRelay
 from paddler.balancer.state_database import open_state_database
 from paddler.balancer.statsd_reporter import StatsdReporter
+from paddler.balancer.web_admin_panel_service import WebAdminPanelService, panel_origins
 from paddler.bootstrap.balancer_config import BalancerConfig
 
 logger = logging.getLogger(__name__)
@@ -24,6 +25,21 @@ logger = logging.getLogger(__name__)
 
 class Service(Protocol):
     async def run(self, shutdown: asyncio.Event) -> None: ...
+
+
+def _with_origins(configured: list[str], extra: list[str]) -> list[str]:
+    return list(dict.fromkeys([*configured, *extra]))
+
+
+def _panel_config(config: BalancerConfig) -> dict[str, object]:
+    """What the panel's config.json tells the browser: where the APIs are, and the buffer's limits."""
+    return {
+        "management_addr": config.management_addr,
+        "inference_addr": config.inference_addr,
+        "compat_openai_addr": config.compat_openai_addr,
+        "max_buffered_requests": config.max_buffered_requests,
+        "buffered_request_timeout_ms": config.buffered_request_timeout_ms,
+    }
 
 
 async def run_balancer(config: BalancerConfig, shutdown: asyncio.Event) -> None:
@@ -41,11 +57,14 @@ async def run_balancer(config: BalancerConfig, shutdown: asyncio.Event) -> None:
     inference_stop = asyncio.Event()
     management_stop = asyncio.Event()
     embedding_relay = EmbeddingBatchRelay(relay, pool)
+    # The panel calls both APIs from the browser: its origins are allowed
+    # without the operator listing them.
+    panel = panel_origins(config.web_admin_panel_addr) if config.web_admin_panel_addr else []
     inference = InferenceService(
         config.inference_addr,
         relay,
         embedding_relay,
-        config.inference_cors_allowed_hosts,
+        _with_origins(config.inference_cors_allowed_hosts, panel),
         config.inference_api_keys,
         config.request_limits,
     )
@@ -57,7 +76,7 @@ async def run_balancer(config: BalancerConfig, shutdown: asyncio.Event) -> None:
             buffered_requests,
             reconciliation,
             metrics,
-            config.management_cors_allowed_hosts,
+            _with_origins(config.management_cors_allowed_hosts, panel),
             config.management_token,
             config.agent_secret,
             config.request_limits.max_body_bytes,
@@ -74,7 +93,7 @@ async def run_balancer(config: BalancerConfig, shutdown: asyncio.Event) -> None:
             )
         )
     if config.web_admin_panel_addr:
-        logger.warning("the web admin panel is not built in this version; --web-admin-panel-addr is ignored")
+        background.append(WebAdminPanelService(config.web_admin_panel_addr, _panel_config(config)))
 
     front: list[Service] = [inference]
     if config.compat_openai_addr:

@@ -157,6 +157,7 @@ def run(args: argparse.Namespace) -> int:
             config.inference_addr,
             config.management_addr,
             config.compat_openai_addr,
+            config.web_admin_panel_addr,
             config.statsd_addr,
         ):
             if address:
@@ -171,9 +172,10 @@ def run(args: argparse.Namespace) -> int:
             "%s: anyone who can reach it can use it (fine on a private network)", exposure
         )
     openai = f", OpenAI http://{config.compat_openai_addr}/v1" if config.compat_openai_addr else ""
+    panel = f", web admin panel http://{config.web_admin_panel_addr}" if config.web_admin_panel_addr else ""
     print(
         f"paddler balancer: inference http://{config.inference_addr}, "
-        f"management http://{config.management_addr}{openai}",
+        f"management http://{config.management_addr}{openai}{panel}",
         flush=True,
     )
 

@@ -1,0 +1,117 @@
+"""The web admin panel: the React build of frontend/, and a config.json that says where the APIs are.
+
+The panel talks to the management and inference services straight from the
+browser; `panel_origins` gives the origins those services must allow (CORS).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import socket
+from pathlib import Path
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, Response
+from starlette.routing import Route
+
+from paddler.balancer.http_server import HttpServer, split_address
+from paddler.balancer.management_service import health
+
+# Where `npm run build` (frontend/vite.config.ts) and the CMake install put the panel.
+PANEL_FILES = Path(__file__).resolve().parent.parent / "web_admin_panel"
+
+# Vite names every asset after its content hash: a browser may keep them forever.
+_IMMUTABLE = "public, max-age=31536000, immutable"
+
+_NOT_BUILT = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Paddler admin panel not built</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:44rem;margin:4rem auto;padding:0 1rem;color:#1d2330}}
+code,pre{{background:#eef1f6;border-radius:4px;padding:0.1rem 0.3rem}}pre{{padding:0.7rem}}</style></head>
+<body><h1>The web admin panel is not built</h1>
+<p>This paddler installation has no panel files in <code>{folder}</code>: it was installed from a
+source checkout without Node.js.</p>
+<p>Build them from the source tree (Node.js 20 or newer), then reload this page:</p>
+<pre>cd frontend
+npm ci
+npm run build</pre>
+<p>or reinstall paddler on a machine with Node.js (<code>pip install .</code> builds the panel too).</p>
+<p>The APIs work without the panel: management <code>http://{management}</code>,
+inference <code>http://{inference}</code>.</p>
+</body></html>
+"""
+
+
+def panel_origins(address: str) -> list[str]:
+    """The origins a browser may show for a panel served at `address` (HOST:PORT).
+
+    A panel on every interface (0.0.0.0, ::) is reached by names that cannot
+    all be known: the loopback names and this machine's own names and addresses
+    are allowed; others need `--management-cors-allowed-host` and
+    `--inference-cors-allowed-host`.
+    """
+    host, port = split_address(address)
+    hosts: list[str] = [host]
+    if host in ("127.0.0.1", "localhost", "::1"):
+        hosts = ["127.0.0.1", "localhost", "[::1]"]
+    elif host in ("0.0.0.0", "::", ""):
+        hosts = ["127.0.0.1", "localhost", "[::1]", *_machine_names()]
+    origins: list[str] = []
+    for name in hosts:
+        shown = f"[{name}]" if ":" in name and not name.startswith("[") else name
+        origin = f"http://{shown}" if port == 80 else f"http://{shown}:{port}"
+        if origin not in origins:
+            origins.append(origin)
+    return origins
+
+
+def _machine_names() -> list[str]:
+    names = [socket.gethostname(), socket.getfqdn()]
+    try:
+        for *_, sockaddr in socket.getaddrinfo(socket.gethostname(), None):
+            names.append(str(sockaddr[0]))
+    except OSError:
+        pass
+    return [name for name in dict.fromkeys(names) if name]
+
+
+class WebAdminPanelService:
+    def __init__(self, address: str, panel_config: dict[str, Any], files: Path = PANEL_FILES) -> None:
+        self._files = files
+        self._config = orjson.dumps(panel_config)
+        self._not_built = _NOT_BUILT.format(
+            folder=html.escape(str(files)),
+            management=html.escape(str(panel_config.get("management_addr", ""))),
+            inference=html.escape(str(panel_config.get("inference_addr", ""))),
+        )
+        routes = [
+            Route("/health", health),
+            Route("/config.json", self._panel_config),
+            Route("/{path:path}", self._static),
+        ]
+        self.app = Starlette(routes=routes)
+        self._server = HttpServer(self.app, address, "web admin panel")
+
+    async def run(self, shutdown: asyncio.Event) -> None:
+        await self._server.run(shutdown)
+
+    async def _panel_config(self, _request: Request) -> Response:
+        return Response(self._config, media_type="application/json", headers={"Cache-Control": "no-store"})
+
+    async def _static(self, request: Request) -> Response:
+        index = self._files / "index.html"
+        if not index.is_file():
+            # A page that says what to do, not a bare 404 (503: the panel is missing, not the page).
+            return HTMLResponse(self._not_built, status_code=503)
+        path: str = request.path_params["path"]
+        if path.startswith("assets/"):
+            candidate = (self._files / path).resolve()
+            if candidate.is_relative_to(self._files.resolve()) and candidate.is_file():
+                return FileResponse(candidate, headers={"Cache-Control": _IMMUTABLE})
+            return Response("no such asset", status_code=404, media_type="text/plain")
+        # Every other path is the single page (it routes by the URL's #fragment);
+        # never cached, so a new build shows at the next load.
+        return FileResponse(index, headers={"Cache-Control": "no-cache"})
