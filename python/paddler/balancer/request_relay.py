@@ -179,6 +179,9 @@ class RequestRelay:
                     now = time.monotonic()
                     if not relayed_any:
                         self._metrics.time_to_first_token.observe(now - arrived)
+                        if len(streamed) > 1:
+                            # The first token's companions came with it: no gap.
+                            self._metrics.inter_token_latency.observe(0.0, len(streamed) - 1)
                     else:
                         # Tokens that arrived together share the gap since the last ones.
                         count = len(streamed)
