@@ -140,7 +140,9 @@ class Cluster:
         await wait_until(healthy, what="the balancer to listen")
         return balancer
 
-    def start_agent(self, name: str, slots: int = 2, env: dict[str, str] | None = None) -> Process:
+    def start_agent(
+        self, name: str, slots: int = 2, env: dict[str, str] | None = None, extra: tuple[str, ...] = ()
+    ) -> Process:
         agent = self._spawn(
             f"agent-{name}",
             "agent",
@@ -152,6 +154,7 @@ class Cluster:
             name,
             "--threads",
             "1",
+            *extra,
             env=env,
         )
         self.agents.append(agent)
