@@ -1,0 +1,68 @@
+"""The web admin panel's TypeScript decoders are tested (Vitest) against
+frontend/src/api/serverShapes.json; this test keeps that file equal to what the
+balancer really sends, so a change on either side fails a test.
+
+PADDLER_WRITE_PANEL_FIXTURE=1 rewrites the file after an intended change.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from paddler.balancer.agent_controller import AgentController
+from paddler.protocol.agent_status import AgentStateApplicationStatus, AgentStatus
+from paddler.protocol.balancer_desired_state import BALANCER_DESIRED_STATE, BalancerDesiredState
+from paddler.protocol.inference_response import error_envelope, response_envelope, usage
+
+FIXTURE = Path(__file__).resolve().parents[3] / "frontend" / "src" / "api" / "serverShapes.json"
+
+
+def server_shapes() -> dict[str, Any]:
+    idle = AgentController("agent-1", "gpu-box", 4)
+    downloading = AgentController("agent-2", None, 2)
+    downloading.status = AgentStatus(
+        desired_slots_total=2,
+        download_current=1_000_000,
+        download_total=4_000_000,
+        download_filename="model.gguf",
+        issues=["SlotCannotStart", {"ModelCannotBeLoaded": "/models/missing.gguf"}],
+        model_path="/models/model.gguf",
+        state_application_status=AgentStateApplicationStatus.ATTEMPTED_AND_RETRYING,
+    )
+    full_state = BALANCER_DESIRED_STATE.validate_python(
+        {
+            "model": {"HuggingFace": {"repo_id": "owner/repo", "filename": "m.gguf", "revision": "main"}},
+            "multimodal_projection": {"Url": {"url": "https://example.com/mmproj.gguf"}},
+            "chat_template_override": {"content": "{{ messages }}"},
+            "use_chat_template_override": True,
+        }
+    )
+    return {
+        "agents": {"agents": [idle.snapshot(), downloading.snapshot()]},
+        "buffered_requests": {"buffered_requests_current": 3},
+        "default_desired_state": BalancerDesiredState().to_json_dict(),
+        "full_desired_state": full_state.to_json_dict(),
+        "inference_messages": [
+            response_envelope("r1", "agent-1", {"GeneratedToken": {"ReasoningToken": "hmm"}}),
+            response_envelope("r1", "agent-1", {"GeneratedToken": {"ContentToken": "Hi"}}),
+            response_envelope(
+                "r1", "agent-1", {"GeneratedToken": {"Done": {"usage": usage(prompt_tokens=5)}}}
+            ),
+            response_envelope("r2", None, "TooManyBufferedRequests"),
+            error_envelope("r3", 503, "no agents"),
+        ],
+    }
+
+
+def test_the_panel_fixture_of_server_shapes_matches_the_protocol() -> None:
+    expected = orjson.dumps(server_shapes(), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+    if os.environ.get("PADDLER_WRITE_PANEL_FIXTURE") == "1":
+        FIXTURE.write_bytes(expected)
+    assert FIXTURE.read_bytes() == expected, (
+        f"{FIXTURE} is not what the balancer sends; rerun with PADDLER_WRITE_PANEL_FIXTURE=1, "
+        "then run the panel's tests (npm test) to see whether its decoders still fit"
+    )
