@@ -69,6 +69,12 @@ async def test_http_requests_beyond_a_limit_get_400_or_413_naming_the_flag(clust
     openai_refused = await cluster.http.post(f"{cluster.openai_url}/chat/completions", json=chat)
     assert openai_refused.status_code == 400
     assert "--max-tokens-limit" in openai_refused.json()["error"]["message"]
+    # OpenAI's default max_tokens (16 for completions) is not the client's choice: kept within the ceiling.
+    completion = await cluster.http.post(
+        f"{cluster.openai_url}/completions", json={"model": "any", "prompt": "Hi"}
+    )
+    assert completion.status_code == 200, completion.text
+    assert completion.json()["usage"]["completion_tokens"] == 8
     long_chat = {"model": "any", "messages": [{"role": "user", "content": "z" * 101}]}
     openai_long = await cluster.http.post(f"{cluster.openai_url}/chat/completions", json=long_chat)
     assert "--max-conversation-chars" in openai_long.json()["error"]["message"]

@@ -133,7 +133,11 @@ class OpenAIService:
         if isinstance(body, Response):
             return body
         assert isinstance(body, CompletionRequest)
-        limit = self._limit(None, body.max_tokens or -1)
+        requested = body.max_tokens or -1
+        if "max_tokens" not in body.model_fields_set and self._limits.max_tokens:
+            # OpenAI's default of 16 was not asked for: within a lower ceiling, not refused by it.
+            requested = min(requested, self._limits.max_tokens)
+        limit = self._limit(None, requested)
         if isinstance(limit, LimitExceeded):
             return openai_error(400, limit.message)
         params = {"raw_prompt": body.prompt_text(), "max_tokens": limit, "sampling": body.sampling()}
