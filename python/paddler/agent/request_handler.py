@@ -45,6 +45,7 @@ from paddler.protocol.inference_request import (
     GrammarConstraint,
 )
 from paddler.protocol.inference_response import usage
+from paddler.telemetry.request_tracer import RequestTracer
 
 logger = logging.getLogger(__name__)
 
@@ -137,9 +138,12 @@ def _grammar(constraint: GrammarConstraint | None) -> Grammar | dict[str, str] |
 
 
 class RequestHandler:
-    def __init__(self, reconciler: Reconciler, board: AgentStatusBoard) -> None:
+    def __init__(
+        self, reconciler: Reconciler, board: AgentStatusBoard, tracer: RequestTracer | None = None
+    ) -> None:
         self._reconciler = reconciler
         self._board = board
+        self._tracer = tracer or RequestTracer()
         self._tasks: dict[str, asyncio.Task[None]] = {}
         # Replaced by the management socket client on every connection.
         self.send: Send = lambda _message: None
@@ -175,16 +179,36 @@ class RequestHandler:
             task.cancel()
 
     async def _serve(self, request_id: str, method: Any, params: Any) -> None:
+        # The balancer's span is this request's parent (docs/agent-socket.md).
+        traceparent = params.get("traceparent") if isinstance(params, dict) else None
+        span = None
+        if isinstance(traceparent, str):
+            span = self._tracer.start_span(
+                "paddler.agent.request",
+                traceparent,
+                own_ids=False,
+                attributes={"paddler.method": str(method)},
+            )
+        outcome, failure = "ok", None
         try:
             result = await self._dispatch(request_id, method, params)
             self.send(agent_socket.result(request_id, result))
         except _Reply as reply:
+            outcome, failure = "error", reply.message
             self.send(agent_socket.error(request_id, reply.code, reply.message))
         except asyncio.CancelledError:
-            pass  # stopped by the balancer; the engine request is cancelled with the task
+            # Stopped by the balancer; the engine request is cancelled with the task.
+            outcome = "cancelled"
         except Exception as error:  # a bug must cost one request, never the agent
+            outcome, failure = "error", f"agent error: {error}"
             logger.exception("request %s failed", request_id)
-            self.send(agent_socket.error(request_id, RpcErrorCode.INTERNAL_ERROR, f"agent error: {error}"))
+            self.send(agent_socket.error(request_id, RpcErrorCode.INTERNAL_ERROR, failure))
+        finally:
+            if span is not None:
+                span.set_attribute("paddler.outcome", outcome)
+                span.end(error=failure)
+            if isinstance(traceparent, str) and logger.isEnabledFor(logging.INFO):
+                _log_request(request_id, traceparent, outcome, failure)
 
     async def _dispatch(self, request_id: str, method: Any, params: Any) -> Any:
         overrides = SamplingOverrides()
@@ -352,3 +376,20 @@ def _sampling(serving: ServingModel, max_tokens: int, overrides: SamplingOverrid
         )
     except ValueError as error:
         raise _Reply(RpcErrorCode.INVALID_PARAMS, str(error)) from error
+
+
+def _log_request(request_id: str, traceparent: str, outcome: str, failure: str | None) -> None:
+    parts = traceparent.split("-")
+    trace_id, parent_span_id = (parts[1], parts[2]) if len(parts) == 4 else (None, None)
+    logger.info(
+        "request %s %s%s",
+        request_id,
+        outcome,
+        f": {failure}" if failure else "",
+        extra={
+            "trace_id": trace_id,
+            "parent_span_id": parent_span_id,
+            "request_id": request_id,
+            "outcome": outcome,
+        },
+    )

@@ -10,6 +10,7 @@ from typing import Any
 
 from paddler.balancer.agent_controller_pool import AgentControllerPool
 from paddler.balancer.request_relay import Relayed, RelayEvent, RelayFailed, RelayFinished, RequestRelay
+from paddler.balancer.trace_context import RequestTrace, continue_trace, current_trace
 from paddler.protocol.agent_socket import BalancerMethod
 
 _PART_DONE = object()
@@ -33,15 +34,32 @@ class EmbeddingBatchRelay:
         self._relay = relay
         self._pool = pool
 
-    async def relay(self, params: dict[str, Any], traceparent: str) -> AsyncGenerator[RelayEvent, None]:
-        """Embeddings as every part yields them, then one RelayFinished ("Done") or the first failure."""
+    async def relay(
+        self, params: dict[str, Any], trace: RequestTrace | None = None
+    ) -> AsyncGenerator[RelayEvent, None]:
+        """Embeddings as every part yields them, then one RelayFinished ("Done") or the first failure.
+
+        `trace`: as RequestRelay.relay's. A batch split across agents is a span
+        with one child span per part.
+        """
+        trace = trace or current_trace.get() or continue_trace(None)
         serving = sum(1 for agent in self._pool.agents.values() if agent.slots_total > 0)
         parts = split_batch(params["input_batch"], serving)
+        batch_span = None
+        if len(parts) > 1:
+            batch_span = self._relay.tracer.start_span(
+                "paddler.balancer.embedding_batch",
+                trace.traceparent,
+                own_ids=True,
+                parent_span_id=trace.parent_span_id,
+                attributes={"paddler.parts": len(parts)},
+            )
         merged: asyncio.Queue[RelayEvent | object] = asyncio.Queue()
 
         async def run(part: list[Any]) -> None:
             part_params = {**params, "input_batch": part}
-            events = self._relay.relay(BalancerMethod.GENERATE_EMBEDDING_BATCH, part_params, traceparent)
+            part_trace = trace if len(parts) == 1 else trace.child()
+            events = self._relay.relay(BalancerMethod.GENERATE_EMBEDDING_BATCH, part_params, part_trace)
             async with aclosing(events):
                 async for event in events:
                     if not isinstance(event, RelayFinished):
@@ -53,6 +71,7 @@ class EmbeddingBatchRelay:
             await merged.put(_PART_DONE)
 
         tasks = [asyncio.create_task(run(part)) for part in parts]
+        failure: str | None = None
         try:
             remaining = len(tasks)
             generated_by = ""
@@ -61,6 +80,8 @@ class EmbeddingBatchRelay:
                 if event is _PART_DONE:
                     remaining -= 1
                 elif isinstance(event, RelayFailed | RelayFinished):
+                    if isinstance(event, RelayFailed):
+                        failure = event.description
                     yield event
                     return
                 elif isinstance(event, Relayed):
@@ -71,3 +92,5 @@ class EmbeddingBatchRelay:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            if batch_span is not None:
+                batch_span.end(error=failure)

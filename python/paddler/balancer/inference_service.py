@@ -27,7 +27,7 @@ from paddler.balancer.management_service import health
 from paddler.balancer.openapi_document import inference_openapi, openapi_route
 from paddler.balancer.request_limits import LimitExceeded, RequestLimits, limit_generation
 from paddler.balancer.request_relay import Relayed, RelayEvent, RelayFinished, RequestRelay
-from paddler.balancer.trace_context import child_traceparent
+from paddler.balancer.trace_context import continue_trace
 from paddler.protocol.agent_socket import BalancerMethod
 from paddler.protocol.embedding_request import GENERATE_EMBEDDING_BATCH
 from paddler.protocol.inference_request import CONTINUE_FROM_CONVERSATION_HISTORY, CONTINUE_FROM_RAW_PROMPT
@@ -132,8 +132,9 @@ class InferenceService:
             request_id = uuid.uuid4().hex
             # Kept serialized while the request waits; sent to the agent as is.
             wire_params = params.model_dump_json(by_alias=True).encode()
-            traceparent = child_traceparent(request.headers.get("traceparent"))
-            return ndjson_stream(request_id, self._relay.relay(method, wire_params, traceparent), traceparent)
+            trace = continue_trace(request.headers.get("traceparent"))
+            events = self._relay.relay(method, wire_params, trace)
+            return ndjson_stream(request_id, events, trace.traceparent)
 
         return endpoint
 
@@ -141,9 +142,9 @@ class InferenceService:
         params = await read_json(request, GENERATE_EMBEDDING_BATCH, self._limits.max_body_bytes)
         if isinstance(params, Response):
             return params
-        traceparent = child_traceparent(request.headers.get("traceparent"))
-        events = self._embedding_relay.relay(params.model_dump(mode="json"), traceparent)
-        return ndjson_stream(uuid.uuid4().hex, events, traceparent)
+        trace = continue_trace(request.headers.get("traceparent"))
+        events = self._embedding_relay.relay(params.model_dump(mode="json"), trace)
+        return ndjson_stream(uuid.uuid4().hex, events, trace.traceparent)
 
     async def run(self, shutdown: asyncio.Event) -> None:
         await self._server.run(shutdown)

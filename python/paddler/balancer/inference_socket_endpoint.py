@@ -14,7 +14,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from paddler.balancer.request_limits import LimitExceeded, RequestLimits, limit_generation
 from paddler.balancer.request_relay import Relayed, RelayFailed, RelayFailure, RelayFinished, RequestRelay
-from paddler.balancer.trace_context import child_traceparent
+from paddler.balancer.trace_context import RequestTrace, continue_trace
 from paddler.balancer.websocket_protocol import TEXT_FRAMES, text_frames_supported
 from paddler.protocol.agent_socket import BalancerMethod
 from paddler.protocol.body_validation import InvalidBody, decode_json
@@ -104,9 +104,7 @@ class InferenceSocketEndpoint:
         # Kept serialized while the request waits: a fraction of the memory of
         # the parsed objects, and sent to the agent as is.
         params = body.encode()
-        task = asyncio.create_task(
-            self._serve(request.id, method, params, send, child_traceparent(traceparent))
-        )
+        task = asyncio.create_task(self._serve(request.id, method, params, send, continue_trace(traceparent)))
         in_flight[request.id] = task
         # Only the id is kept alive by the callback, not the whole parsed request
         # (it dominated the memory of a buffered request).
@@ -114,9 +112,9 @@ class InferenceSocketEndpoint:
         task.add_done_callback(lambda _: in_flight.pop(request_id, None))
 
     async def _serve(
-        self, request_id: str, method: BalancerMethod, params: Any, send: Any, traceparent: str
+        self, request_id: str, method: BalancerMethod, params: Any, send: Any, trace: RequestTrace
     ) -> None:
-        async with aclosing(self._relay.relay(method, params, traceparent)) as events:
+        async with aclosing(self._relay.relay(method, params, trace)) as events:
             async for event in events:
                 if isinstance(event, Relayed):
                     for response in event.responses:

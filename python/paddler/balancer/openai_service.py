@@ -29,7 +29,7 @@ from paddler.balancer.openapi_document import openai_openapi, openapi_route
 from paddler.balancer.reconciliation_service import ReconciliationService
 from paddler.balancer.request_limits import LimitExceeded, RequestLimits
 from paddler.balancer.request_relay import Relayed, RelayFinished, RequestRelay
-from paddler.balancer.trace_context import child_traceparent
+from paddler.balancer.trace_context_middleware import TraceContextMiddleware
 from paddler.protocol.agent_desired_model import HuggingFace, LocalToAgent, Url
 from paddler.protocol.agent_socket import BalancerMethod
 from paddler.protocol.body_validation import InvalidBody, decode_json
@@ -69,7 +69,8 @@ class OpenAIService:
             Route("/v1/responses", self._responses, methods=["POST"]),
         ]
         auth = Middleware(BearerAuthMiddleware, tokens=api_keys or [], what="API key", deny=openai_error)
-        self.app = Starlette(routes=routes, middleware=[auth])
+        # Every OpenAI request continues the caller's trace (traceparent in, and back out).
+        self.app = Starlette(routes=routes, middleware=[auth, Middleware(TraceContextMiddleware)])
         self._server = HttpServer(self.app, address, "OpenAI service", graceful_shutdown_s=30)
 
     async def run(self, shutdown: asyncio.Event) -> None:
@@ -156,9 +157,7 @@ class OpenAIService:
         }
         vectors: dict[int, list[float]] = {}
         failure: tuple[int, str] | None = None
-        async with aclosing(
-            self._embedding_relay.relay(params, child_traceparent(request.headers.get("traceparent")))
-        ) as events:
+        async with aclosing(self._embedding_relay.relay(params)) as events:
             async for event in events:
                 if isinstance(event, Relayed):
                     for response in event.responses:

@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -24,9 +24,10 @@ from paddler.balancer.agent_controller import AgentController
 from paddler.balancer.balancer_metrics import BalancerMetrics
 from paddler.balancer.buffered_request_manager import BufferedRequestManager, BufferedRequestOutcome
 from paddler.balancer.mailbox import AgentFinished, AgentGone, AgentStreamed
-from paddler.balancer.trace_context import child_traceparent, trace_id_of
+from paddler.balancer.trace_context import RequestTrace, continue_trace, current_trace
 from paddler.protocol.agent_socket import BalancerMethod, RpcErrorCode
 from paddler.protocol.inference_response import BalancerErrorCode
+from paddler.telemetry.request_tracer import RequestSpan, RequestTracer
 
 logger = logging.getLogger(__name__)
 
@@ -95,8 +96,10 @@ class RequestRelay:
         buffered_requests: BufferedRequestManager,
         metrics: BalancerMetrics,
         inference_item_timeout_s: float,
+        tracer: RequestTracer | None = None,
     ) -> None:
         self._buffered_requests = buffered_requests
+        self.tracer = tracer or RequestTracer()
         self._metrics = metrics
         self._item_timeout_s = inference_item_timeout_s
         # Unique per balancer run, cheaper than a uuid per request.
@@ -104,56 +107,64 @@ class RequestRelay:
         self._request_numbers = itertools.count(1)
 
     async def relay(
-        self, method: BalancerMethod, params: Any, traceparent: str | None = None
+        self,
+        method: BalancerMethod,
+        params: Any,
+        trace: RequestTrace | None = None,
     ) -> AsyncGenerator[RelayEvent, None]:
         """Yields relayed responses, then one RelayFinished or RelayFailed.
 
-        Closing the iterator early (client gone, StopRespondingTo) tells the
-        agent to stop and frees the slot.
+        `trace` is this request's span on the balancer (its traceparent goes on
+        to the agent); without one, the HTTP request's (TraceContextMiddleware)
+        or a new trace. Closing the iterator early (client gone,
+        StopRespondingTo) tells the agent to stop and frees the slot.
         """
-        arrived = time.monotonic()
-        outcome = "cancelled"
-        traceparent = traceparent or child_traceparent(None)
-        params = _with_members(params, {"traceparent": traceparent})
+        trace = trace or current_trace.get() or continue_trace(None)
+        record = _RequestRecord(trace, time.monotonic())
+        record.span = self.tracer.start_span(
+            "paddler.balancer.request",
+            trace.traceparent,
+            own_ids=True,
+            parent_span_id=trace.parent_span_id,
+            attributes={"paddler.method": method.value},
+        )
+        params = _with_members(params, {"traceparent": trace.traceparent})
         try:
             for _ in range(_MAX_DISPATCHES):
                 claim = await self._buffered_requests.wait_for_slot()
                 if isinstance(claim, BufferedRequestOutcome):
                     failure = _buffer_failure(claim)
-                    outcome = failure.reason.name.lower()
+                    record.failed(failure)
                     self._metrics.errors.inc(label_value=str(failure.code))
                     yield failure
                     return
-                self._metrics.queue_wait.observe(time.monotonic() - arrived)
+                self._metrics.queue_wait.observe(time.monotonic() - record.arrived)
+                record.agent_id = claim.controller.id
                 # aclosing: when the client leaves, the inner generator's
                 # `finally` must stop the agent now, not whenever GC runs.
-                events = self._relay_from(claim.controller, method, params, arrived)
+                events = self._relay_from(claim.controller, method, params, record.arrived)
                 with claim:
                     async with aclosing(events):
                         async for event in events:
                             if isinstance(event, _DispatchAgain):
                                 break
-                            if isinstance(event, RelayFinished):
-                                outcome = "ok"
-                            elif isinstance(event, RelayFailed):
-                                outcome = event.reason.name.lower()
+                            if isinstance(event, Relayed):
+                                record.responses += len(event.responses)
+                            elif isinstance(event, RelayFinished):
+                                record.outcome = "ok"
+                            else:
+                                record.failed(event)
                                 self._metrics.errors.inc(label_value=str(event.code))
-                                logger.info(
-                                    "request failed on agent %s: %s %s (trace %s)",
-                                    claim.controller.id,
-                                    event.code,
-                                    event.description,
-                                    trace_id_of(traceparent),
-                                )
                             yield event
                         else:
                             return
-            outcome = "agent_gone"
             failure = _failed(RelayFailure.AGENT_GONE, "no agent could take the request")
+            record.failed(failure)
             self._metrics.errors.inc(label_value=str(failure.code))
             yield failure
         finally:
-            self._metrics.requests.inc(label_value=outcome)
+            self._metrics.requests.inc(label_value=record.outcome)
+            record.finish()
 
     async def _relay_from(
         self, controller: AgentController, method: BalancerMethod, params: Any, arrived: float
@@ -223,6 +234,47 @@ class RequestRelay:
 
 class _DispatchAgain:
     pass
+
+
+@dataclass(slots=True)
+class _RequestRecord:
+    """What the request's span and its log line tell when it ends."""
+
+    trace: RequestTrace
+    arrived: float
+    span: RequestSpan = field(default_factory=RequestSpan)
+    outcome: str = "cancelled"
+    failure: str | None = None
+    agent_id: str | None = None
+    responses: int = 0
+
+    def failed(self, failure: RelayFailed) -> None:
+        self.outcome = failure.reason.name.lower()
+        self.failure = failure.description
+
+    def finish(self) -> None:
+        if self.agent_id is not None:
+            self.span.set_attribute("paddler.agent_id", self.agent_id)
+        self.span.set_attribute("paddler.outcome", self.outcome)
+        self.span.set_attribute("paddler.relayed_responses", self.responses)
+        self.span.end(error=self.failure)
+        # One line per request (an access log), skipped cheaply when INFO is off.
+        if logger.isEnabledFor(logging.INFO):
+            _, trace_id, span_id, _ = self.trace.traceparent.split("-")
+            logger.info(
+                "request %s%s",
+                self.outcome,
+                f": {self.failure}" if self.failure else "",
+                extra={
+                    "trace_id": trace_id,
+                    "span_id": span_id,
+                    "parent_span_id": self.trace.parent_span_id,
+                    "agent_id": self.agent_id,
+                    "outcome": self.outcome,
+                    "tokens": self.responses,
+                    "duration_ms": (time.monotonic() - self.arrived) * 1000,
+                },
+            )
 
 
 _DISPATCH_AGAIN = _DispatchAgain()

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import random
 import re
+from contextvars import ContextVar
+from dataclasses import dataclass
 
 _TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
 _INVALID_TRACE_ID = "0" * 32
@@ -24,6 +26,36 @@ def child_traceparent(incoming: str | None) -> str:
     else:
         trace_id, flags = f"{_random.getrandbits(128):032x}", "01"
     return f"00-{trace_id}-{_random.getrandbits(64):016x}-{flags}"
+
+
+def parent_span_id_of(incoming: str | None) -> str | None:
+    """The caller's span id in a valid incoming traceparent: the parent of the balancer's span."""
+    match = _TRACEPARENT.match(incoming.strip().lower()) if incoming else None
+    if match and match.group(1) != _INVALID_TRACE_ID and match.group(2) != _INVALID_PARENT_ID:
+        return match.group(2)
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class RequestTrace:
+    """The balancer's span of one request: `traceparent` names it (and goes to the
+    agent and back to the client), `parent_span_id` is the caller's span, if any."""
+
+    traceparent: str
+    parent_span_id: str | None
+
+    def child(self) -> RequestTrace:
+        """A span under this one, for a part of the request (a part of an embedding batch)."""
+        return RequestTrace(child_traceparent(self.traceparent), self.traceparent.split("-")[2])
+
+
+def continue_trace(incoming: str | None) -> RequestTrace:
+    """The balancer's span for a request that came with `incoming` (a traceparent header or None)."""
+    return RequestTrace(child_traceparent(incoming), parent_span_id_of(incoming))
+
+
+# Set per HTTP request by TraceContextMiddleware, for endpoints that do not pass a trace.
+current_trace: ContextVar[RequestTrace | None] = ContextVar("current_trace", default=None)
 
 
 def trace_id_of(traceparent: str) -> str:

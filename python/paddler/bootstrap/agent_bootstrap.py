@@ -13,6 +13,7 @@ from paddler.agent.management_socket_client import ManagementSocketClient
 from paddler.agent.model_resolver import default_cache_dir
 from paddler.agent.reconciler import Reconciler
 from paddler.agent.request_handler import RequestHandler
+from paddler.telemetry.request_tracer import request_tracer
 
 RECONCILER_STOP_S = 2.0
 
@@ -27,12 +28,15 @@ class AgentConfig:
     agent_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     # The balancer's --agent-secret, when it has one.
     secret: str | None = None
+    # An OTLP/HTTP collector for request spans; None: no tracing.
+    otlp_endpoint: str | None = None
 
 
 async def run_agent(config: AgentConfig, shutdown: asyncio.Event) -> None:
     board = AgentStatusBoard(desired_slots_total=config.slots)
     reconciler = Reconciler(board, config.cache_dir, config.slots, config.threads)
-    handler = RequestHandler(reconciler, board)
+    tracer = request_tracer("paddler-agent", config.otlp_endpoint)
+    handler = RequestHandler(reconciler, board, tracer)
     client = ManagementSocketClient(
         config.management_addr, config.agent_id, config.name, board, reconciler, handler, config.secret
     )
@@ -50,3 +54,4 @@ async def run_agent(config: AgentConfig, shutdown: asyncio.Event) -> None:
             reconciling.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await reconciling
+        tracer.shutdown()

@@ -19,6 +19,7 @@ from paddler.balancer.state_database import open_state_database
 from paddler.balancer.statsd_reporter import StatsdReporter
 from paddler.balancer.web_admin_panel_service import WebAdminPanelService, panel_origins
 from paddler.bootstrap.balancer_config import BalancerConfig
+from paddler.telemetry.request_tracer import request_tracer
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +53,8 @@ async def run_balancer(config: BalancerConfig, shutdown: asyncio.Event) -> None:
     metrics = BalancerMetrics(pool, buffered_requests)
     reconciliation = ReconciliationService(pool, database)
     await reconciliation.load()
-    relay = RequestRelay(buffered_requests, metrics, config.inference_item_timeout_ms / 1000)
+    tracer = request_tracer("paddler-balancer", config.otlp_endpoint)
+    relay = RequestRelay(buffered_requests, metrics, config.inference_item_timeout_ms / 1000, tracer)
 
     inference_stop = asyncio.Event()
     management_stop = asyncio.Event()
@@ -125,6 +127,7 @@ async def run_balancer(config: BalancerConfig, shutdown: asyncio.Event) -> None:
     for agent in list(pool.agents.values()):
         agent.close()
     background_results = await asyncio.gather(*background_tasks, return_exceptions=True)
+    tracer.shutdown()
     for result in [*inference_result, *background_results]:
         if isinstance(result, BaseException):
             raise result

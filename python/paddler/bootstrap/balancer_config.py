@@ -28,6 +28,8 @@ class BalancerConfig:
     management_token: str | None = None
     agent_secret: str | None = None
     request_limits: RequestLimits = field(default_factory=RequestLimits)
+    # An OTLP/HTTP collector for request spans; None: no tracing.
+    otlp_endpoint: str | None = None
 
     def unprotected_exposures(self) -> list[str]:
         """What listens beyond this machine without credentials: one warning each."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import signal
 import sys
@@ -12,6 +11,8 @@ from collections.abc import MutableMapping
 from typing import Any
 
 from paddler.cli.event_loop import run_until_signalled
+from paddler.cli.telemetry_arguments import add_telemetry_arguments, configure_logging_from
+from paddler.telemetry.request_tracer import TracingUnavailable, check_tracing_available
 
 
 def register(commands: Any) -> None:
@@ -34,6 +35,7 @@ def register(commands: Any) -> None:
         default=os.environ.get("PADDLER_AGENT_SECRET") or None,
         help="the balancer's --agent-secret, presented when connecting (env PADDLER_AGENT_SECRET)",
     )
+    add_telemetry_arguments(parser)
     parser.set_defaults(run=run)
 
 
@@ -68,13 +70,19 @@ def run(args: argparse.Namespace) -> int:
     # Imported here: the native module is only loaded by commands that need it.
     from paddler.bootstrap.agent_bootstrap import AgentConfig, run_agent
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging_from(args)
+    try:
+        check_tracing_available(args.otlp_endpoint)
+    except TracingUnavailable as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     config = AgentConfig(
         management_addr=args.management_addr,
         slots=args.slots,
         name=args.name,
         threads=args.threads,
         secret=args.agent_secret,
+        otlp_endpoint=args.otlp_endpoint,
     )
 
     async def main(shutdown: asyncio.Event) -> None:

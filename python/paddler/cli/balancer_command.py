@@ -17,7 +17,9 @@ from paddler.balancer.request_limits import (
     DEFAULT_MAX_TOKENS,
 )
 from paddler.cli.event_loop import run_until_signalled
+from paddler.cli.telemetry_arguments import add_telemetry_arguments, configure_logging_from
 from paddler.protocol.body_validation import DEFAULT_MAX_BODY_BYTES
+from paddler.telemetry.request_tracer import TracingUnavailable, check_tracing_available
 
 
 def register(commands: Any) -> None:
@@ -97,6 +99,7 @@ def register(commands: Any) -> None:
         default=DEFAULT_MAX_SOCKETS_PER_CLIENT,
         help="inference sockets one client address may hold open at once",
     )
+    add_telemetry_arguments(parser)
     parser.set_defaults(run=run)
 
 
@@ -142,6 +145,7 @@ def run(args: argparse.Namespace) -> int:
         inference_api_keys=args.inference_api_key,
         management_token=args.management_token,
         agent_secret=args.agent_secret,
+        otlp_endpoint=args.otlp_endpoint,
         request_limits=RequestLimits(
             max_body_bytes=args.max_body_bytes,
             max_websocket_frame_bytes=args.max_websocket_frame_bytes,
@@ -166,7 +170,12 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, StateDatabaseError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging_from(args)
+    try:
+        check_tracing_available(args.otlp_endpoint)
+    except TracingUnavailable as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     for exposure in config.unprotected_exposures():
         logging.getLogger("paddler.balancer").warning(
             "%s: anyone who can reach it can use it (fine on a private network)", exposure

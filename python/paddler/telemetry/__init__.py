@@ -1,0 +1,1 @@
+"""Logging and tracing shared by the balancer and the agent."""
