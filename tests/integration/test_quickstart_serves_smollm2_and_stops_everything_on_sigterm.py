@@ -10,9 +10,11 @@ from tests.integration.conftest import chat_prompt, free_port, token_text, wait_
 
 async def test_quickstart_serves_smollm2_and_stops_everything_on_sigterm() -> None:
     inference, management = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
+    panel = f"127.0.0.1:{free_port()}"
     quickstart = await asyncio.create_subprocess_exec(
         sys.executable,
         *("-m", "paddler", "quickstart", "--inference-addr", inference, "--management-addr", management),
+        *("--web-admin-panel-addr", panel),
         *("--slots", "1", "--context-size", "1024", "--threads", "1"),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
@@ -41,6 +43,7 @@ async def test_quickstart_serves_smollm2_and_stops_everything_on_sigterm() -> No
         code = await asyncio.wait_for(quickstart.wait(), 30)
 
     assert f"inference API   http://{inference}" in printed
+    assert f"admin panel     http://{panel}" in printed
     assert f"curl -N http://{inference}/api/v1/continue_from_conversation_history" in printed
     assert token_text([orjson.loads(line) for line in response.text.splitlines()])
     assert code == 0

@@ -33,9 +33,13 @@ function ParameterField({
     );
   }
   const range =
-    spec.kind === "choice"
+    spec.kind === "choice" || (spec.min === null && spec.max === null)
       ? null
-      : [spec.min !== null ? `≥ ${spec.min}` : null, spec.max !== null ? `≤ ${spec.max}` : null].filter(Boolean).join(", ");
+      : spec.min !== null && spec.max !== null
+        ? `${spec.min} to ${spec.max}`
+        : spec.min !== null
+          ? `${spec.min} or more`
+          : `${spec.max} or less`;
   return (
     <div className={errors[field] ? "field has-error" : "field"}>
       <label className="field-label" htmlFor={id}>

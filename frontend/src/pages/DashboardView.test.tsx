@@ -43,8 +43,8 @@ describe("DashboardView", () => {
     expect(screen.getByTestId("empty-cluster")).toHaveTextContent("No agents are connected");
     expect(screen.getByTestId("no-model")).toHaveTextContent("Model page");
     // The management API listens on every interface: the command uses the host the browser knows.
-    expect(screen.getByTestId("add-agent-command")).toHaveTextContent(
-      "python -m paddler agent --management-addr panel.host:8060 --slots 4 --name my-agent",
+    expect(screen.getByTestId("add-agent-command").textContent).toBe(
+      "python -m paddler agent \\\n  --management-addr panel.host:8060 \\\n  --slots 4 --name my-agent",
     );
   });
 

@@ -65,7 +65,7 @@ function BufferedRequests({ locations, buffered }: { locations: ApiLocations; bu
 
 export function addAgentCommand(managementUrl: string): string {
   const address = managementUrl.replace(/^https?:\/\//, "");
-  return `python -m paddler agent --management-addr ${address} --slots 4 --name my-agent`;
+  return `python -m paddler agent \\\n  --management-addr ${address} \\\n  --slots 4 --name my-agent`;
 }
 
 function AddAgent({ locations }: { locations: ApiLocations }) {

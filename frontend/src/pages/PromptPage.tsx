@@ -65,10 +65,11 @@ function TurnView({ turn, showThinking }: { turn: Turn; showThinking: boolean })
           <div className="reasoning-text">{turn.reasoning}</div>
         </details>
       )}
-      <div className="bubble" data-testid="assistant-content">
-        {turn.content}
+      <div className="bubble">
+        <span data-testid="assistant-content">{turn.content}</span>
         {turn.status === "streaming" && <span className="cursor" aria-hidden="true" />}
         {turn.content === "" && turn.status === "streaming" && <span className="muted">waiting for the first token…</span>}
+        {turn.content === "" && turn.status !== "streaming" && <span className="muted">(no text)</span>}
       </div>
       {turn.status === "stopped" && (
         <div className="muted small" data-testid="stopped">

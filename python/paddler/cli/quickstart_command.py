@@ -25,6 +25,9 @@ def register(commands: Any) -> None:
     parser.add_argument("--inference-addr", default="127.0.0.1:8061")
     parser.add_argument("--management-addr", default="127.0.0.1:8060")
     parser.add_argument("--compat-openai-addr", help="also serve the OpenAI compatible API here")
+    parser.add_argument(
+        "--web-admin-panel-addr", default="127.0.0.1:8062", help="the web admin panel; 'off' turns it off"
+    )
     parser.add_argument("--slots", type=int, default=4)
     parser.add_argument("--context-size", type=int, default=4096, help="tokens of context per slot")
     parser.add_argument("--threads", type=int, default=0, help="the agent's CPU threads; 0: one per core")
@@ -97,6 +100,9 @@ def run(args: argparse.Namespace) -> int:
     ]
     if args.compat_openai_addr:
         balancer_command += ["--compat-openai-addr", args.compat_openai_addr]
+    panel_addr = None if args.web_admin_panel_addr in ("", "off") else args.web_admin_panel_addr
+    if panel_addr:
+        balancer_command += ["--web-admin-panel-addr", panel_addr]
     agent_command = [
         sys.executable,
         "-m",
@@ -132,7 +138,9 @@ def run(args: argparse.Namespace) -> int:
             processes.append(subprocess.Popen(agent_command))
             openai = ""
             if args.compat_openai_addr:
-                openai = f"  OpenAI API      http://{args.compat_openai_addr}/v1\n"
+                openai += f"  OpenAI API      http://{args.compat_openai_addr}/v1\n"
+            if panel_addr:
+                openai += f"  admin panel     http://{panel_addr}  (open it in a browser)\n"
             print(
                 f"\npaddler quickstart: serving {model.name}\n"
                 f"  inference API   http://{args.inference_addr}\n"

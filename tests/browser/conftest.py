@@ -1,0 +1,100 @@
+"""The web admin panel in Debian's headless Chromium, driven by Playwright,
+against a real balancer and agent (tests/integration/conftest.py's cluster).
+
+Screenshots of every page go to test-output/web_admin_panel/ for a person to
+look at. Locally these tests skip when /usr/bin/chromium is absent; in CI
+(.ci/run installs it) they must run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.integration.conftest import Cluster, cluster, free_port
+
+if TYPE_CHECKING:
+    from playwright.async_api import Page
+
+__all__ = ["Panel", "cluster", "open_panel"]
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = ROOT / "test-output" / "web_admin_panel"
+PANEL_FILES = ROOT / "python" / "paddler" / "web_admin_panel"
+# Headless and quiet: no sandbox (CI runs as root), and none of Chromium's own
+# network traffic, which this machine's closed network would refuse.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# Generous: two cores shared with model inference.
+TIMEOUT_MS = 30_000
+
+
+def _require_browser() -> None:
+    missing = []
+    if not CHROMIUM.exists():
+        missing.append(f"{CHROMIUM} (apt-get install chromium)")
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        missing.append("the playwright package (pip install '.[test]')")
+    if not (PANEL_FILES / "index.html").is_file():
+        missing.append("the built panel (cd frontend && npm ci && npm run build)")
+    if missing:
+        reason = "the browser tests need " + ", ".join(missing)
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
+@dataclass
+class Panel:
+    """A balancer serving the panel, and a Chromium page to use it with."""
+
+    cluster: Cluster
+    url: str
+    page: Page
+
+    async def screenshot(self, name: str) -> None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        await self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+OpenPanel = Callable[..., Awaitable[Panel]]
+
+
+@pytest.fixture
+async def open_panel(cluster: Cluster) -> AsyncIterator[OpenPanel]:
+    """`await open_panel(*balancer_flags)`: starts the balancer with the panel and a browser page."""
+    _require_browser()
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+
+        async def start(*flags: str) -> Panel:
+            address = f"127.0.0.1:{free_port()}"
+            await cluster.start_balancer("--web-admin-panel-addr", address, *flags)
+            context = await browser.new_context(viewport={"width": 1280, "height": 860})
+            context.set_default_timeout(TIMEOUT_MS)
+            page = await context.new_page()
+            return Panel(cluster, f"http://{address}", page)
+
+        try:
+            yield start
+        finally:
+            await browser.close()

@@ -1,0 +1,65 @@
+from pathlib import Path
+
+from starlette.testclient import TestClient
+
+from paddler.balancer.web_admin_panel_service import WebAdminPanelService, panel_origins
+
+CONFIG = {"management_addr": "127.0.0.1:8060", "inference_addr": "127.0.0.1:8061"}
+
+
+def client(files: Path) -> TestClient:
+    return TestClient(WebAdminPanelService("127.0.0.1:0", CONFIG, files).app)
+
+
+def built_panel(tmp_path: Path) -> Path:
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "index.html").write_text("<html>panel</html>")
+    (tmp_path / "assets" / "index-abc.js").write_text("console.log(1)")
+    (tmp_path.parent / "secret.txt").write_text("not for browsers")
+    return tmp_path
+
+
+def test_without_built_files_every_page_explains_how_to_build_them(tmp_path: Path) -> None:
+    response = client(tmp_path / "missing").get("/")
+
+    assert response.status_code == 503
+    assert "The web admin panel is not built" in response.text
+    assert "npm run build" in response.text
+    assert "127.0.0.1:8060" in response.text
+
+
+def test_config_json_says_where_the_apis_are(tmp_path: Path) -> None:
+    response = client(tmp_path).get("/config.json")
+
+    assert response.status_code == 200
+    assert response.json() == CONFIG
+    assert response.headers["cache-control"] == "no-store"
+
+
+def test_any_page_is_the_single_page_app_and_assets_are_cached_forever(tmp_path: Path) -> None:
+    http = client(built_panel(tmp_path))
+
+    assert http.get("/").text == "<html>panel</html>"
+    assert http.get("/some/page").text == "<html>panel</html>"
+    asset = http.get("/assets/index-abc.js")
+    assert asset.status_code == 200
+    assert "immutable" in asset.headers["cache-control"]
+
+
+def test_a_missing_or_escaping_asset_is_404(tmp_path: Path) -> None:
+    http = client(built_panel(tmp_path))
+
+    assert http.get("/assets/missing.js").status_code == 404
+    assert http.get("/assets/..%2F..%2Fsecret.txt").status_code == 404
+
+
+def test_panel_origins_cover_loopback_names_and_every_interface() -> None:
+    assert panel_origins("127.0.0.1:8062") == [
+        "http://127.0.0.1:8062",
+        "http://localhost:8062",
+        "http://[::1]:8062",
+    ]
+    assert panel_origins("panel.internal:80") == ["http://panel.internal"]
+    everywhere = panel_origins("0.0.0.0:8062")
+    assert "http://localhost:8062" in everywhere
+    assert len(everywhere) > 3
