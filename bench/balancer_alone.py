@@ -57,6 +57,10 @@ CLIENT_SOCKETS = 16
 # Requests in flight in figures 1 to 3: twice the slots of figure 1, whatever the agents.
 IN_FLIGHT = 2 * DISPATCH_AGENTS * DISPATCH_SLOTS
 
+# Routing capacity, not logging: at "info" the balancer writes a line per
+# request (an access log); --log-level info measures that too.
+BALANCER_LOG_LEVEL = ["warning"]
+
 GOAL_DISPATCHES_PER_S = 20_000
 GOAL_RELAYED_TOKENS_PER_S = 200_000
 GOAL_BYTES_PER_BUFFERED_REQUEST = 4096
@@ -103,6 +107,7 @@ async def balancer(max_buffered_requests: int, buffered_request_timeout_ms: int)
         "--inference-addr", inference,
         "--max-buffered-requests", str(max_buffered_requests),
         "--buffered-request-timeout", str(buffered_request_timeout_ms),
+        "--log-level", BALANCER_LOG_LEVEL[0],
         stdout=asyncio.subprocess.DEVNULL,
         stderr=log,
     )  # fmt: skip
@@ -353,8 +358,12 @@ async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="measured window of each rate")
     parser.add_argument("--quick", action="store_true", help="a short run, for smoke testing")
+    parser.add_argument(
+        "--log-level", default="warning", help="the balancer's; info adds its line per request"
+    )
     args = parser.parse_args()
     seconds = 2.0 if args.quick else args.seconds
+    BALANCER_LOG_LEVEL[0] = args.log_level
     agents = 100 if args.quick else MANY_AGENTS
     buffered = 2_000 if args.quick else 20_000
     print(f"balancer, simulated agents and clients share this machine's {os.cpu_count()} CPUs")
