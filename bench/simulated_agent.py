@@ -51,13 +51,21 @@ class _Generation:
 
 class SimulatedAgent:
     def __init__(
-        self, management_addr: str, agent_id: str, slots: int, tokens_per_s: float, secret: str | None = None
+        self,
+        management_addr: str,
+        agent_id: str,
+        slots: int,
+        tokens_per_s: float,
+        secret: str | None = None,
+        fail_generations: bool = False,
     ) -> None:
         self._url = f"ws://{management_addr}/api/v1/agent_socket/{agent_id}"
         self._headers = {"Authorization": f"Bearer {secret}"} if secret else {}
         self._agent_id = agent_id
         self._slots = slots
         self._tokens_per_s = tokens_per_s
+        # A broken agent, for tests of the balancer's retries: every generation fails at once.
+        self._fail_generations = fail_generations
         self._outgoing: deque[dict[str, Any]] = deque()
         self._outgoing_ready = asyncio.Event()
         self._generations: dict[str, _Generation] = {}
@@ -173,6 +181,10 @@ class SimulatedAgent:
         self._send(_result(request_id, "Done"))
 
     def _start(self, request_id: str, max_tokens: int) -> None:
+        if self._fail_generations:
+            error = {"code": -32603, "message": f"simulated failure on {self._agent_id}"}
+            self._send({"jsonrpc": "2.0", "id": request_id, "error": error})
+            return
         if len(self._generations) >= self._slots:
             # The balancer claims a slot per request, so this means a bug on its side.
             error = {"code": -32603, "message": "more requests than slots"}
@@ -219,10 +231,16 @@ def _result(request_id: str | int, value: Any) -> dict[str, Any]:
 
 
 async def run_agents(
-    management_addr: str, prefix: str, agents: int, slots: int, tokens_per_s: float, secret: str | None = None
+    management_addr: str,
+    prefix: str,
+    agents: int,
+    slots: int,
+    tokens_per_s: float,
+    secret: str | None = None,
+    fail_generations: bool = False,
 ) -> None:
     simulated = [
-        SimulatedAgent(management_addr, f"{prefix}{index}", slots, tokens_per_s, secret)
+        SimulatedAgent(management_addr, f"{prefix}{index}", slots, tokens_per_s, secret, fail_generations)
         for index in range(agents)
     ]
     tasks = []
@@ -246,6 +264,9 @@ def main() -> int:
     parser.add_argument("--tokens-per-s", type=float, default=1000.0, help="per request")
     parser.add_argument("--id-prefix", default="sim-")
     parser.add_argument("--agent-secret", default=os.environ.get("PADDLER_AGENT_SECRET") or None)
+    parser.add_argument(
+        "--fail-generations", action="store_true", help="answer every generation with an internal error"
+    )
     args = parser.parse_args()
     with contextlib.suppress(KeyboardInterrupt):
         uvloop.run(
@@ -256,6 +277,7 @@ def main() -> int:
                 args.slots,
                 args.tokens_per_s,
                 args.agent_secret,
+                args.fail_generations,
             )
         )
     return 0

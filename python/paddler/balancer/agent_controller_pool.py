@@ -62,17 +62,31 @@ class AgentControllerPool:
         self._heap = [entry for entry in self._heap if self._versions.get(entry[3]) == entry[2]]
         heapq.heapify(self._heap)
 
-    def try_claim(self) -> AgentControllerSlotGuard | None:
-        """Claims a slot on the least busy agent, or None when every agent is full."""
+    def try_claim(self, avoid: AgentController | None = None) -> AgentControllerSlotGuard | None:
+        """Claims a slot on the least busy agent, or None when every agent is full.
+
+        `avoid` (an agent that just failed the request) is taken only when no other has a free slot.
+        """
+        avoided: tuple[float, int, int, AgentController] | None = None
         while self._heap:
-            _, _, version, controller = self._heap[0]
-            heapq.heappop(self._heap)
+            entry = heapq.heappop(self._heap)
+            _, _, version, controller = entry
             if self._versions.get(controller) != version or controller.free_slots <= 0:
                 continue  # stale: the agent changed, left, or its breaker opened since
-            controller.slots_claimed += 1
-            self._index(controller)
-            return AgentControllerSlotGuard(controller, self._release)
+            if controller is avoid:
+                avoided = entry
+                continue
+            if avoided is not None:
+                heapq.heappush(self._heap, avoided)
+            return self._claim(controller)
+        if avoided is not None:
+            return self._claim(avoided[3])
         return None
+
+    def _claim(self, controller: AgentController) -> AgentControllerSlotGuard:
+        controller.slots_claimed += 1
+        self._index(controller)
+        return AgentControllerSlotGuard(controller, self._release)
 
     def _release(self, controller: AgentController) -> None:
         controller.slots_claimed -= 1

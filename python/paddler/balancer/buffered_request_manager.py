@@ -6,6 +6,7 @@ import asyncio
 import enum
 from collections import deque
 
+from paddler.balancer.agent_controller import AgentController
 from paddler.balancer.agent_controller_pool import AgentControllerPool
 from paddler.balancer.agent_controller_slot_guard import AgentControllerSlotGuard
 from paddler.balancer.change_notifier import ChangeNotifier
@@ -31,12 +32,15 @@ class BufferedRequestManager:
     def buffered_requests_current(self) -> int:
         return len(self._waiters)
 
-    async def wait_for_slot(self) -> AgentControllerSlotGuard | BufferedRequestOutcome:
+    async def wait_for_slot(
+        self, avoid: AgentController | None = None
+    ) -> AgentControllerSlotGuard | BufferedRequestOutcome:
+        """A slot, on an agent other than `avoid` when one has a free slot now."""
         if self._shutting_down:
             return BufferedRequestOutcome.SHUTTING_DOWN
         # Waiting requests go first: a newcomer never overtakes the queue.
         if not self._waiters:
-            guard = self._pool.try_claim()
+            guard = self._pool.try_claim(avoid)
             if guard is not None:
                 return guard
         # No free slot, we would need to wait. Reject if the buffer is full

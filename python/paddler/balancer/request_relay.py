@@ -130,8 +130,10 @@ class RequestRelay:
         )
         params = _with_members(params, {"traceparent": trace.traceparent})
         try:
+            # An agent that failed the request before its first token: the retry goes elsewhere if it can.
+            failed_agent: AgentController | None = None
             for _ in range(_MAX_DISPATCHES):
-                claim = await self._buffered_requests.wait_for_slot()
+                claim = await self._buffered_requests.wait_for_slot(avoid=failed_agent)
                 if isinstance(claim, BufferedRequestOutcome):
                     failure = _buffer_failure(claim)
                     record.failed(failure)
@@ -148,6 +150,17 @@ class RequestRelay:
                         async for event in events:
                             if isinstance(event, _DispatchAgain):
                                 break
+                            if isinstance(event, _RetryElsewhere):
+                                if failed_agent is None:
+                                    # Once: a request that fails everywhere must not go round the cluster.
+                                    failed_agent = claim.controller
+                                    logger.info(
+                                        "agent %s failed a request before its first token (%s); retrying",
+                                        claim.controller.id,
+                                        event.failure.description,
+                                    )
+                                    break
+                                event = event.failure
                             if isinstance(event, Relayed):
                                 record.responses += len(event.responses)
                             elif isinstance(event, RelayFinished):
@@ -168,7 +181,7 @@ class RequestRelay:
 
     async def _relay_from(
         self, controller: AgentController, method: BalancerMethod, params: Any, arrived: float
-    ) -> AsyncGenerator[RelayEvent | _DispatchAgain, None]:
+    ) -> AsyncGenerator[RelayEvent | _DispatchAgain | _RetryElsewhere, None]:
         # Our own id on the agent socket: ids chosen by clients may collide.
         request_id = f"{self._id_prefix}{next(self._request_numbers)}"
         mailbox = controller.start_request(request_id, method, params)
@@ -222,7 +235,12 @@ class RequestRelay:
                     # The client's own mistakes (4xx) say nothing about the agent's health.
                     code = _AGENT_ERROR_CODES.get(final.code, BalancerErrorCode.INTERNAL)
                     controller.record_outcome(succeeded=code < BalancerErrorCode.INTERNAL)
-                    yield _failed(RelayFailure.AGENT_ERROR, final.message, code)
+                    failure = _failed(RelayFailure.AGENT_ERROR, final.message, code)
+                    if code >= BalancerErrorCode.INTERNAL and not relayed_any:
+                        # The agent's fault, and the client has seen nothing yet: another agent may serve it.
+                        yield _RetryElsewhere(failure)
+                    else:
+                        yield failure
                 return
         finally:
             if ended:
@@ -234,6 +252,14 @@ class RequestRelay:
 
 class _DispatchAgain:
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class _RetryElsewhere:
+    """The agent failed the request before its first token; `failure` is what the client
+    gets if the request was retried already."""
+
+    failure: RelayFailed
 
 
 @dataclass(slots=True)
