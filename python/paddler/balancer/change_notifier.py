@@ -3,21 +3,34 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 
 class ChangeNotifier:
     def __init__(self) -> None:
         self.version = 0
-        self._changed = asyncio.Event()
+        self._waiters: list[asyncio.Future[None]] = []
 
     def notify(self) -> None:
+        # Called on every slot claim and release: with nobody watching (no SSE
+        # stream open) it costs an increment and nothing more.
         self.version += 1
-        # Waking every waiter and starting a fresh event: a waiter that
-        # arrives later compares versions, so no change is ever missed.
-        self._changed.set()
-        self._changed = asyncio.Event()
+        if self._waiters:
+            waiters, self._waiters = self._waiters, []
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
 
     async def wait_for_change(self, seen_version: int) -> int:
+        # A waiter that arrives after a change compares versions: no change is ever missed.
         while self.version == seen_version:
-            await self._changed.wait()
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            except asyncio.CancelledError:
+                # The stream's client left: its waiter must not pile up until the next change.
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(waiter)
+                raise
         return self.version
