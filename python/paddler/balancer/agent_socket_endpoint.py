@@ -12,7 +12,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from paddler.balancer.agent_controller import AgentController
 from paddler.balancer.agent_controller_pool import AgentControllerPool
-from paddler.balancer.bearer_auth import bearer_token, deny_websocket, token_matches
+from paddler.balancer.bearer_auth import bearer_token, deny_websocket, token_matches, websocket_close_reason
 from paddler.balancer.http_body import error_response
 from paddler.balancer.reconciliation_service import ReconciliationService
 from paddler.protocol import agent_socket
@@ -107,6 +107,8 @@ class AgentSocketEndpoint:
             return None
         params = decode_python(agent_socket.REGISTER_AGENT_PARAMS, message.get("params"))
         if isinstance(params, InvalidBody):
-            await websocket.close(POLICY_VIOLATION, f"invalid register_agent: {params.message}"[:120])
+            await websocket.close(
+                POLICY_VIOLATION, websocket_close_reason(f"invalid register_agent: {params.message}")
+            )
             return None
         return AgentController(agent_id, params.name, params.desired_slots_total), rest

@@ -87,10 +87,15 @@ class BearerAuthMiddleware:
             await deny_websocket(WebSocket(scope, receive, send), response, message)
 
 
+def websocket_close_reason(text: str) -> str:
+    """`text` cut to fit a close frame: 123 bytes of UTF-8 (a longer reason fails the close itself)."""
+    return text.encode()[:123].decode(errors="ignore")
+
+
 async def deny_websocket(websocket: WebSocket, response: Response, reason: str) -> None:
     """Refuses a handshake with an HTTP answer the client can read, or a close with `reason`."""
     if "websocket.http.response" in websocket.scope.get("extensions", {}):
         await websocket.send_denial_response(response)
     else:
         # Without the denial extension the server can only answer 403.
-        await websocket.close(POLICY_VIOLATION, reason[:120])
+        await websocket.close(POLICY_VIOLATION, websocket_close_reason(reason))

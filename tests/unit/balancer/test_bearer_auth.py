@@ -1,6 +1,6 @@
 from starlette.datastructures import Headers
 
-from paddler.balancer.bearer_auth import bearer_token, token_matches
+from paddler.balancer.bearer_auth import bearer_token, token_matches, websocket_close_reason
 
 
 def test_a_token_matches_only_one_of_the_accepted_ones() -> None:
@@ -17,3 +17,9 @@ def test_the_bearer_scheme_is_case_insensitive_and_other_schemes_are_no_token() 
     assert bearer_token(Headers({"authorization": "Basic abc"})) is None
     assert bearer_token(Headers({"authorization": "Bearer "})) is None
     assert bearer_token(Headers({})) is None
+
+
+def test_a_close_reason_is_cut_to_the_123_bytes_a_close_frame_holds_never_inside_a_character() -> None:
+    reason = websocket_close_reason("é" * 100)
+    assert len(reason.encode()) <= 123
+    assert reason == "é" * 61
