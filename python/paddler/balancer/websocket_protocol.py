@@ -1,4 +1,5 @@
-"""uvicorn's sans-I/O WebSocket protocol with one extension: many text frames in one write.
+"""uvicorn's sans-I/O WebSocket protocol with one extension: many text frames in one write,
+and one fix: a protocol error's close frame reaches the client.
 
 A busy inference socket carries many small frames per event-loop step (a
 token each, for every request in flight on it). Through plain ASGI each
@@ -37,6 +38,27 @@ class FrameBatchingWebSocketProtocol(WebSocketsSansIOProtocol):
         except InvalidState:
             raise ClientDisconnected() from None
         self.transport.write(b"".join(self.conn.data_to_send()))
+
+    def handle_parser_exception(self) -> None:
+        # uvicorn closes the TCP connection as soon as it has written its close
+        # frame (1009 for a frame above the limit, 1002 for a protocol error).
+        # The client is often still sending the offending frame: the kernel then
+        # answers with a reset, and the client may lose the close frame unread
+        # and see a dropped connection instead of the reason. Instead, what the
+        # client still sends is read and discarded (the parser does that after
+        # an error) until it closes its side, or for at most the close timeout.
+        if self.close_sent:
+            return
+        assert self.conn.close_sent is not None
+        close = self.conn.close_sent
+        self.queue.put_nowait({"type": "websocket.disconnect", "code": close.code, "reason": close.reason})
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        self.close_sent = True
+        # Our side is done (the client sees the close frame, then EOF, and closes
+        # its side); reading goes on, so nothing the client still sends is refused.
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.close_timer = self.loop.call_later(self.close_timeout, self.transport.close)
 
 
 def text_frames_supported(scope: Any) -> bool:
