@@ -36,7 +36,12 @@ class AgentGone:
     """The agent's connection closed before the request ended."""
 
 
-MailboxItem = AgentStreamed | AgentFinished | AgentFailed | AgentGone
+@dataclass(frozen=True, slots=True)
+class BalancerStopping:
+    """The balancer is stopping and the shutdown grace period is over: the request ends now."""
+
+
+MailboxItem = AgentStreamed | AgentFinished | AgentFailed | AgentGone | BalancerStopping
 
 
 class Mailbox:

@@ -8,6 +8,7 @@ was relayed it is too late, and the client gets error 502.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import itertools
 import logging
@@ -23,7 +24,7 @@ import orjson
 from paddler.balancer.agent_controller import AgentController
 from paddler.balancer.balancer_metrics import BalancerMetrics
 from paddler.balancer.buffered_request_manager import BufferedRequestManager, BufferedRequestOutcome
-from paddler.balancer.mailbox import AgentFinished, AgentGone, AgentStreamed
+from paddler.balancer.mailbox import AgentFinished, AgentGone, AgentStreamed, BalancerStopping, Mailbox
 from paddler.balancer.trace_context import RequestTrace, continue_trace, current_trace
 from paddler.protocol.agent_socket import BalancerMethod, RpcErrorCode
 from paddler.protocol.inference_response import BalancerErrorCode
@@ -100,6 +101,10 @@ class RequestRelay:
     ) -> None:
         self._buffered_requests = buffered_requests
         self.tracer = tracer or RequestTracer()
+        # The mailboxes of requests streaming from an agent now, for a shutdown that cannot wait.
+        self._streaming: set[Mailbox] = set()
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._metrics = metrics
         self._item_timeout_s = inference_item_timeout_s
         # Unique per balancer run, cheaper than a uuid per request.
@@ -179,12 +184,33 @@ class RequestRelay:
             self._metrics.requests.inc(label_value=record.outcome)
             record.finish()
 
+    @property
+    def streaming(self) -> int:
+        """Requests streaming from an agent now (not those still waiting for a slot)."""
+        return len(self._streaming)
+
+    async def wait_idle(self, timeout_s: float) -> bool:
+        """Waits until no request streams, for at most `timeout_s`; True if none is left."""
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._idle.wait()
+        except TimeoutError:
+            return False
+        return True
+
+    def end_all(self) -> None:
+        """Ends every streaming request now, each with a clear error (and its agent told to stop)."""
+        for mailbox in list(self._streaming):
+            mailbox.put(BalancerStopping())
+
     async def _relay_from(
         self, controller: AgentController, method: BalancerMethod, params: Any, arrived: float
     ) -> AsyncGenerator[RelayEvent | _DispatchAgain | _RetryElsewhere, None]:
         # Our own id on the agent socket: ids chosen by clients may collide.
         request_id = f"{self._id_prefix}{next(self._request_numbers)}"
         mailbox = controller.start_request(request_id, method, params)
+        self._streaming.add(mailbox)
+        self._idle.clear()
         relayed_any = False
         ended = False
         last_at = arrived
@@ -216,10 +242,13 @@ class RequestRelay:
                     yield Relayed(controller.id, streamed)
                 if final is None:
                     continue
-                ended = True
+                # A request the balancer ends itself still runs on its agent: `finally` stops it there.
+                ended = not isinstance(final, BalancerStopping)
                 if isinstance(final, AgentFinished):
                     controller.record_outcome(succeeded=True)
                     yield RelayFinished(controller.id, final.response)
+                elif isinstance(final, BalancerStopping):
+                    yield _failed(RelayFailure.SHUTTING_DOWN, "the balancer is shutting down")
                 elif isinstance(final, AgentGone):
                     if relayed_any:
                         description = f"the connection to agent {controller.id} closed mid-stream"
@@ -243,6 +272,9 @@ class RequestRelay:
                         yield failure
                 return
         finally:
+            self._streaming.discard(mailbox)
+            if not self._streaming:
+                self._idle.set()
             if ended:
                 controller.forget(request_id)
             else:

@@ -23,6 +23,9 @@ from paddler.telemetry.request_tracer import request_tracer
 
 logger = logging.getLogger(__name__)
 
+# After the grace period, the error lines of the streams ended then are written out within this.
+_ENDED_STREAMS_FLUSH_S = 2.0
+
 
 class Service(Protocol):
     async def run(self, shutdown: asyncio.Event) -> None: ...
@@ -115,12 +118,21 @@ async def run_balancer(config: BalancerConfig, shutdown: asyncio.Event) -> None:
     stopping = asyncio.create_task(shutdown.wait())
     await asyncio.wait({*front_tasks, *background_tasks, stopping}, return_when=asyncio.FIRST_COMPLETED)
     # Whatever ended first (a signal, or a service that could not start),
-    # everything stops, in order: no new requests (buffered ones get 503),
-    # the streams in flight finish (up to the inference service's drain
-    # timeout) while agents are still connected, then agents and the rest.
+    # everything stops, in order: no new requests (buffered and new ones get
+    # 503), the streams in flight finish within the grace period while agents
+    # are still connected (the rest end with a clear error), then the
+    # services, the agents' sockets and the rest.
     shutdown.set()
     stopping.cancel()
     buffered_requests.shut_down()
+    if not await relay.wait_idle(config.shutdown_grace_period_ms / 1000):
+        logger.warning(
+            "%d requests still streaming after the %g s grace period end with an error",
+            relay.streaming,
+            config.shutdown_grace_period_ms / 1000,
+        )
+        relay.end_all()
+        await relay.wait_idle(_ENDED_STREAMS_FLUSH_S)
     inference_stop.set()
     inference_result = await asyncio.gather(*front_tasks, return_exceptions=True)
     management_stop.set()

@@ -18,6 +18,8 @@ class BalancerConfig:
     max_buffered_requests: int = 30
     buffered_request_timeout_ms: int = 10_000
     inference_item_timeout_ms: int = 30_000
+    # On SIGTERM, how long streams in flight may go on before they end with an error.
+    shutdown_grace_period_ms: int = 30_000
     inference_cors_allowed_hosts: list[str] = field(default_factory=list)
     management_cors_allowed_hosts: list[str] = field(default_factory=list)
     statsd_addr: str | None = None

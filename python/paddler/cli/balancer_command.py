@@ -45,6 +45,12 @@ def register(commands: Any) -> None:
         default=30_000,
         help="ms allowed between two tokens, the first one included",
     )
+    parser.add_argument(
+        "--shutdown-grace-period",
+        type=_non_negative,
+        default=30_000,
+        help="ms that streams in flight may go on after SIGTERM; then they end with error 503",
+    )
     parser.add_argument("--inference-cors-allowed-host", action="append", default=[])
     parser.add_argument("--management-cors-allowed-host", action="append", default=[])
     parser.add_argument("--statsd-addr", help="HOST:PORT of a StatsD server (off by default)")
@@ -137,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
         max_buffered_requests=args.max_buffered_requests,
         buffered_request_timeout_ms=args.buffered_request_timeout,
         inference_item_timeout_ms=args.inference_item_timeout,
+        shutdown_grace_period_ms=args.shutdown_grace_period,
         inference_cors_allowed_hosts=args.inference_cors_allowed_host,
         management_cors_allowed_hosts=args.management_cors_allowed_host,
         statsd_addr=args.statsd_addr,
