@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import os
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -59,20 +60,29 @@ async def openai_stream(http: httpx.AsyncClient, base_url: str, index: int) -> S
         "stream": True,
         "ignore_eos": True,
     }
-    started = time.perf_counter()
-    first = last = 0.0
-    chunks = 0
-    async with http.stream("POST", f"{base_url}/v1/chat/completions", json=body) as response:
-        response.raise_for_status()
-        async for line in response.aiter_lines():
-            if not line.startswith("data: ") or line == "data: [DONE]":
-                continue
-            chunk = orjson.loads(line[6:])
-            choices = chunk.get("choices") or []
-            if choices and (choices[0].get("delta") or {}).get("content"):
-                last = time.perf_counter()
-                first = first or last
-                chunks += 1
+    for attempt in range(2):
+        started = time.perf_counter()
+        first = last = 0.0
+        chunks = 0
+        try:
+            async with http.stream("POST", f"{base_url}/v1/chat/completions", json=body) as response:
+                response.raise_for_status()
+                async for line in response.aiter_lines():
+                    if not line.startswith("data: ") or line == "data: [DONE]":
+                        continue
+                    chunk = orjson.loads(line[6:])
+                    choices = chunk.get("choices") or []
+                    if choices and (choices[0].get("delta") or {}).get("content"):
+                        last = time.perf_counter()
+                        first = first or last
+                        chunks += 1
+        except httpx.RemoteProtocolError:
+            # llama-server may close a kept-alive connection just as the next
+            # request goes out on it; with no answer yet, the request is sent again.
+            if chunks or attempt:
+                raise
+            continue
+        break
     # Both servers send one content chunk per token (UTF-8 permitting).
     return Stream(first - started, last - first, chunks)
 
@@ -109,18 +119,31 @@ async def wait_healthy(url: str) -> None:
 @contextlib.asynccontextmanager
 async def llama_server(binary: Path, model: Path) -> AsyncIterator[tuple[str, int]]:
     port = free_port()
+    # Its log is shown if it fails under the benchmark.
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (closed below)
     process = await asyncio.create_subprocess_exec(
         str(binary), "-m", str(model), "--host", "127.0.0.1", "--port", str(port),
         "-c", str(SLOT_CONTEXT * SLOTS), "-np", str(SLOTS), "-t", str(THREADS), "-tb", str(THREADS),
         "-b", "2048", "-ub", "512", "-ctk", "f16", "-ctv", "f16", "--no-webui",
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL, stderr=log,
     )  # fmt: skip
     try:
         await wait_healthy(f"http://127.0.0.1:{port}/health")
         yield f"http://127.0.0.1:{port}", process.pid
+    except Exception:
+        log.seek(0)
+        tail = log.read().decode(errors="replace").splitlines()[-20:]
+        print(f"llama-server (exit status {process.returncode}):", *tail, sep="\n  ", file=sys.stderr)
+        raise
     finally:
-        process.terminate()
-        await asyncio.wait_for(process.wait(), timeout=30)
+        if process.returncode is None:
+            process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), timeout=30)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+        log.close()
 
 
 @contextlib.asynccontextmanager
