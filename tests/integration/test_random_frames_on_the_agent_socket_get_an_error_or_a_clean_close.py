@@ -18,6 +18,7 @@ from websockets.sync.client import connect
 from websockets.sync.connection import Connection
 
 from tests.integration.conftest import Cluster
+from tests.integration.json_strategies import json_values
 
 # Codes a deliberate close may carry: normal (deregister_agent), policy violation (bad registration).
 CLEAN_CLOSES = {1000, 1008}
@@ -27,17 +28,6 @@ def rpc(method: str, params: Any) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "method": method, "params": params}
 
 
-json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(-(2**63), 2**63 - 1)
-    | st.floats(allow_nan=False)
-    | st.text(max_size=20),
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
-    ),
-    max_leaves=12,
-)
 methods = st.sampled_from(
     [
         "register_agent",

@@ -14,6 +14,7 @@ from websockets.sync.client import connect
 from websockets.sync.connection import Connection
 
 from tests.integration.conftest import Cluster
+from tests.integration.json_strategies import json_values
 
 FRAME_LIMIT = 64 * 1024
 MESSAGE_TOO_BIG = 1009
@@ -27,17 +28,6 @@ BIG_INTEGER = (
 # Stands for a frame above the limit, made at sending: hypothesis need not print 64 KiB.
 HUGE = b"<a frame above the limit>"
 
-json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(-(2**63), 2**63 - 1)
-    | st.floats(allow_nan=False)
-    | st.text(max_size=20),
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
-    ),
-    max_leaves=12,
-)
 request_ids = st.sampled_from(["a", "b", "same"]) | st.text(max_size=8)
 raw_prompt = st.fixed_dictionaries(
     {"raw_prompt": st.text(max_size=20), "max_tokens": st.integers(min_value=-2, max_value=6)}

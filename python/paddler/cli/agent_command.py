@@ -11,8 +11,7 @@ from collections.abc import MutableMapping
 from typing import Any
 
 from paddler.cli.event_loop import run_until_signalled
-from paddler.cli.telemetry_arguments import add_telemetry_arguments, configure_logging_from
-from paddler.telemetry.request_tracer import TracingUnavailable, check_tracing_available
+from paddler.cli.telemetry_arguments import add_telemetry_arguments, apply_telemetry_arguments
 
 
 def register(commands: Any) -> None:
@@ -70,11 +69,9 @@ def run(args: argparse.Namespace) -> int:
     # Imported here: the native module is only loaded by commands that need it.
     from paddler.bootstrap.agent_bootstrap import AgentConfig, run_agent
 
-    configure_logging_from(args)
-    try:
-        check_tracing_available(args.otlp_endpoint)
-    except TracingUnavailable as error:
-        print(f"error: {error}", file=sys.stderr)
+    problem = apply_telemetry_arguments(args)
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     config = AgentConfig(
         management_addr=args.management_addr,

@@ -17,9 +17,8 @@ from paddler.balancer.request_limits import (
     DEFAULT_MAX_TOKENS,
 )
 from paddler.cli.event_loop import run_until_signalled
-from paddler.cli.telemetry_arguments import add_telemetry_arguments, configure_logging_from
+from paddler.cli.telemetry_arguments import add_telemetry_arguments, apply_telemetry_arguments
 from paddler.protocol.body_validation import DEFAULT_MAX_BODY_BYTES
-from paddler.telemetry.request_tracer import TracingUnavailable, check_tracing_available
 
 
 def register(commands: Any) -> None:
@@ -177,11 +176,9 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, StateDatabaseError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    configure_logging_from(args)
-    try:
-        check_tracing_available(args.otlp_endpoint)
-    except TracingUnavailable as error:
-        print(f"error: {error}", file=sys.stderr)
+    problem = apply_telemetry_arguments(args)
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     for exposure in config.unprotected_exposures():
         logging.getLogger("paddler.balancer").warning(

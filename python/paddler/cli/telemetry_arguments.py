@@ -6,6 +6,7 @@ import argparse
 import os
 
 from paddler.telemetry.logging_setup import LOG_LEVELS, LogFormat, configure_logging
+from paddler.telemetry.request_tracer import TracingUnavailable, check_tracing_available
 
 
 def add_telemetry_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,5 +31,11 @@ def add_telemetry_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def configure_logging_from(args: argparse.Namespace) -> None:
+def apply_telemetry_arguments(args: argparse.Namespace) -> str | None:
+    """Sets up logging; returns why the command cannot start (tracing asked for, the SDK missing), or None."""
     configure_logging(args.log_format, args.log_level)
+    try:
+        check_tracing_available(args.otlp_endpoint)
+    except TracingUnavailable as error:
+        return str(error)
+    return None
