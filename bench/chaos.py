@@ -9,8 +9,10 @@ agents reconnect by themselves).
 Every request must end: with Done, or with a clear error (an error line with a code and a
 description, or an HTTP error status with a body). The report:
 
-- sent: requests whose connection the balancer accepted (a refused connection, while the
-  balancer is down, is counted apart: nothing was sent);
+- sent: requests the balancer answered (its response began). Counted apart, as not taken: a
+  connection refused while the balancer is down, and a request written on a kept-alive
+  connection that the stopping balancer closed before reading it (the HTTP/1.1 keep-alive race:
+  the client gets a transport error at once and nothing was started);
 - completed: ended with Done;
 - failed_with_error: ended with an error line or an HTTP error, by code;
 - lost: a stream that ended with neither (connection dropped, or closed without a final line)
@@ -64,6 +66,8 @@ def free_port() -> int:
 @dataclass
 class Outcomes:
     refused: int = 0
+    # Written on a kept-alive connection the stopping balancer closed before answering.
+    closed_before_answer: int = 0
     sent: int = 0
     completed: int = 0
     errors: collections.Counter[str] = field(default_factory=collections.Counter)
@@ -172,13 +176,17 @@ class Cluster:
                 await process.wait()
 
 
-async def one_request(http: httpx.AsyncClient, url: str, max_tokens: int, outcomes: Outcomes) -> None:
+async def one_request(http: httpx.AsyncClient, url: str, max_tokens: int, outcomes: Outcomes) -> bool:
+    """Sends one request and records how it ended; True when the balancer is stopping or down
+    (refused, a connection closed before an answer, or 503), so that the client waits a little."""
     generated_by: str | None = None
+    answered = False
     try:
         async with asyncio.timeout(HANG_S):
             async with http.stream(
                 "POST", url, json={"raw_prompt": PROMPT, "max_tokens": max_tokens}
             ) as response:
+                answered = True
                 outcomes.sent += 1
                 if response.status_code != 200:
                     body = (await response.aread()).decode(errors="replace")
@@ -186,7 +194,7 @@ async def one_request(http: httpx.AsyncClient, url: str, max_tokens: int, outcom
                         outcomes.errors[f"http {response.status_code}"] += 1
                     else:
                         outcomes.lost.append(f"HTTP {response.status_code} without a body")
-                    return
+                    return response.status_code == 503
                 async for line in response.aiter_lines():
                     if not line.strip():
                         continue
@@ -196,38 +204,45 @@ async def one_request(http: httpx.AsyncClient, url: str, max_tokens: int, outcom
                         description = message["Error"]["error"]["description"]
                         if not description:
                             outcomes.lost.append(f"error {code} without a description")
-                            return
+                            return False
                         outcomes.errors[str(code)] += 1
                         if code == 502 and generated_by is not None:
                             outcomes.agent_errors.append((time.monotonic(), generated_by))
-                        return
+                        return bool(code == 503)
                     reply = message["Response"]
                     generated_by = reply.get("generated_by") or generated_by
                     variant = reply["response"]
                     token = variant.get("GeneratedToken") if isinstance(variant, dict) else None
                     if isinstance(token, dict) and "Done" in token:
                         outcomes.completed += 1
-                        return
+                        return False
                     if not isinstance(token, dict):
                         # A string response: Timeout or TooManyBufferedRequests, final and clear.
                         outcomes.errors[str(variant)] += 1
-                        return
+                        return False
                 outcomes.lost.append("the stream ended without Done or an error")
+                return False
     except TimeoutError:
         outcomes.hung += 1
+        return False
     except httpx.ConnectError:
         outcomes.refused += 1
-    except (httpx.TransportError, httpx.StreamError) as error:
-        outcomes.lost.append(f"connection dropped: {type(error).__name__}")
+        return True
+    # Transport errors, and whatever the HTTP client raises on a socket closed under it
+    # (httpcore has raised AttributeError there).
+    except Exception as error:
+        if answered:
+            outcomes.lost.append(f"connection dropped mid-response: {type(error).__name__}")
+            return False
+        outcomes.closed_before_answer += 1
+        return True
 
 
 async def client_loop(url: str, stop: asyncio.Event, outcomes: Outcomes, rng: random.Random) -> None:
     async with httpx.AsyncClient(timeout=httpx.Timeout(None)) as http:
         while not stop.is_set():
-            before = outcomes.refused
-            await one_request(http, url, rng.randint(8, 48), outcomes)
-            if outcomes.refused > before:
-                await asyncio.sleep(0.1)  # the balancer is restarting
+            if await one_request(http, url, rng.randint(8, 48), outcomes):
+                await asyncio.sleep(0.1)  # the balancer is restarting: a real client backs off too
 
 
 async def chaos(cluster: Cluster, seconds: float, rng: random.Random) -> None:
@@ -304,7 +319,10 @@ def report(outcomes: Outcomes, cluster: Cluster, delays: list[float], seconds: f
     print(
         f"chaos for {seconds:g} s: {len(cluster.kills)} agent kills (SIGKILL), 1 balancer restart (SIGTERM)"
     )
-    print(f"refused while the balancer was down (not sent): {outcomes.refused}")
+    print(
+        f"not taken: {outcomes.refused} connections refused while the balancer was down, "
+        f"{outcomes.closed_before_answer} requests on a kept-alive connection it closed before answering"
+    )
     errors = ", ".join(f"{code}: {count}" for code, count in sorted(outcomes.errors.items())) or "none"
     print(f"failed with a clear error, by code: {errors}")
     for reason, count in collections.Counter(outcomes.lost).items():
