@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from typing import Any
 
 import orjson
 from starlette.responses import Response
 
-from paddler.balancer.request_relay import Relayed, RelayFinished
+from paddler.balancer.request_relay import Relayed, RelayEvent, RelayFinished
 
 _ERROR_TYPES = {
     400: "invalid_request_error",
@@ -45,6 +47,22 @@ class Generation:
         self.error: tuple[int, str] | None = None
         # OpenAI tool calls, from the agent's ToolCallParsed.
         self.tool_calls: list[dict[str, Any]] = []
+
+    async def collect(self, events: AsyncGenerator[RelayEvent, None]) -> tuple[str, str]:
+        """Reads a whole relay (non-streaming answers): its (content, reasoning) text; the
+        usage, tool calls or error are kept here."""
+        content: list[str] = []
+        reasoning: list[str] = []
+        async with aclosing(events):
+            async for event in events:
+                if isinstance(event, Relayed):
+                    for kind, piece in self.pieces(event):
+                        (content if kind == "content" else reasoning).append(piece)
+                elif isinstance(event, RelayFinished):
+                    self.finish(event)
+                else:
+                    self.error = (event.code, event.description)
+        return "".join(content), "".join(reasoning)
 
     def texts(self, event: Relayed) -> list[str]:
         """Answer text (content; undeterminable text counts as content, as in Paddler)."""

@@ -76,18 +76,10 @@ async def answer_response(relay: RequestRelay, body: ResponsesRequest, model: st
     method = BalancerMethod.CONTINUE_FROM_CONVERSATION_HISTORY
     if not body.stream:
         generation = Generation()
-        pieces: list[str] = []
-        async with aclosing(relay.relay(method, params)) as events:
-            async for event in events:
-                if isinstance(event, Relayed):
-                    pieces.extend(generation.texts(event))
-                elif isinstance(event, RelayFinished):
-                    generation.finish(event)
-                else:
-                    generation.error = (event.code, event.description)
+        text, _ = await generation.collect(relay.relay(method, params))
         if generation.error is not None:
             return openai_error(*generation.error)
-        return json_response(response_object("completed", "".join(pieces), responses_usage(generation)))
+        return json_response(response_object("completed", text, responses_usage(generation)))
 
     async def events_stream() -> AsyncIterator[bytes]:
         sequence = 0

@@ -231,25 +231,14 @@ class OpenAIService:
                 headers={"Cache-Control": "no-cache"},
             )
         generation = Generation()
-        pieces: list[str] = []
-        reasoning: list[str] = []
-        async with aclosing(self._relay.relay(method, params)) as events:
-            async for event in events:
-                if isinstance(event, Relayed):
-                    for kind, piece in generation.pieces(event):
-                        (pieces if kind == "content" else reasoning).append(piece)
-                elif isinstance(event, RelayFinished):
-                    generation.finish(event)
-                else:
-                    generation.error = (event.code, event.description)
+        text, reasoning = await generation.collect(self._relay.relay(method, params))
         if generation.error is not None:
             return openai_error(*generation.error)
-        text = "".join(pieces)
         finish_reason = generation.finish_reason(limit)
         if chat:
             message: dict[str, Any] = {"role": "assistant", "content": text or None}
             if reasoning:
-                message["reasoning_content"] = "".join(reasoning)
+                message["reasoning_content"] = reasoning
             if generation.tool_calls:
                 message["tool_calls"] = generation.tool_calls
             elif not text:
