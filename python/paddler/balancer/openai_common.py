@@ -118,14 +118,18 @@ class Generation:
     def openai_usage(self) -> dict[str, Any]:
         completion = self.completion_tokens()
         prompt = self.usage.get("prompt_tokens", 0)
-        usage: dict[str, Any] = {
+        # The details always, as OpenAI and Paddler send them: clients read
+        # `usage.completion_tokens_details.reasoning_tokens` without a None check.
+        return {
             "prompt_tokens": prompt,
             "completion_tokens": completion,
             "total_tokens": prompt + completion,
+            "prompt_tokens_details": {
+                "cached_tokens": self.usage.get("cached_prompt_tokens", 0),
+                "audio_tokens": self.usage.get("input_audio_tokens", 0),
+            },
+            "completion_tokens_details": {"reasoning_tokens": self.usage.get("reasoning_tokens", 0)},
         }
-        if self.usage.get("cached_prompt_tokens"):
-            usage["prompt_tokens_details"] = {"cached_tokens": self.usage["cached_prompt_tokens"]}
-        return usage
 
     def finish_reason(self, limit: int) -> str:
         if self.tool_calls:

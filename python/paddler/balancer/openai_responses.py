@@ -65,11 +65,12 @@ async def answer_response(relay: RequestRelay, body: ResponsesRequest, model: st
 
     def responses_usage(generation: Generation) -> dict[str, Any]:
         usage = generation.openai_usage()
+        reasoning = usage["completion_tokens_details"]["reasoning_tokens"]
         return {
             "input_tokens": usage["prompt_tokens"],
-            "input_tokens_details": {"cached_tokens": generation.usage.get("cached_prompt_tokens", 0)},
+            "input_tokens_details": {"cached_tokens": usage["prompt_tokens_details"]["cached_tokens"]},
             "output_tokens": usage["completion_tokens"],
-            "output_tokens_details": {"reasoning_tokens": 0},
+            "output_tokens_details": {"reasoning_tokens": reasoning},
             "total_tokens": usage["total_tokens"],
         }
 
