@@ -34,6 +34,11 @@ class EmbeddingBatchRelay:
         self._relay = relay
         self._pool = pool
 
+    def agents_connected(self) -> bool:
+        """Whether any agent is connected, serving or not: with none, a batch is refused at
+        once (503, as Paddler does) instead of waiting in the buffer."""
+        return bool(self._pool.agents)
+
     async def relay(
         self, params: dict[str, Any], trace: RequestTrace | None = None
     ) -> AsyncGenerator[RelayEvent, None]:

@@ -54,7 +54,8 @@ def ndjson_stream(request_id: str, events: AsyncGenerator[RelayEvent, None], tra
                 else:
                     yield orjson.dumps(error_envelope(request_id, event.code, event.description)) + b"\n"
 
-    headers = {"X-Request-Id": request_id, "traceparent": traceparent}
+    # no-cache as Paddler sends it: a proxy must not keep a generation.
+    headers = {"X-Request-Id": request_id, "traceparent": traceparent, "Cache-Control": "no-cache"}
     return StreamingResponse(lines(), media_type=NDJSON, headers=headers)
 
 
@@ -142,6 +143,8 @@ class InferenceService:
         params = await read_json(request, GENERATE_EMBEDDING_BATCH, self._limits.max_body_bytes)
         if isinstance(params, Response):
             return params
+        if not self._embedding_relay.agents_connected():
+            return error_response(503, "no agents are connected")
         trace = continue_trace(request.headers.get("traceparent"))
         events = self._embedding_relay.relay(params.model_dump(mode="json"), trace)
         return ndjson_stream(uuid.uuid4().hex, events, trace.traceparent)

@@ -149,6 +149,8 @@ class OpenAIService:
         if isinstance(body, Response):
             return body
         assert isinstance(body, EmbeddingRequest)
+        if not self._embedding_relay.agents_connected():
+            return openai_error(503, "no agents are connected")
         texts = body.texts()
         # OpenAI's vectors are unit length.
         params = {
