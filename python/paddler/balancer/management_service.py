@@ -59,6 +59,8 @@ class ManagementService:
         self._reconciliation = reconciliation
         self._metrics = metrics
         self._max_body_bytes = max_body_bytes
+        # Set with the service's shutdown: SSE streams end when it is.
+        self._stopping = asyncio.Event()
         routes = [
             Route("/health", health),
             openapi_route(management_openapi()),
@@ -99,13 +101,14 @@ class ManagementService:
         self._server = HttpServer(self.app, address, "management service")
 
     async def run(self, shutdown: asyncio.Event) -> None:
+        self._stopping = shutdown
         await self._server.run(shutdown)
 
     async def _agents(self, _request: Request) -> Response:
         return json_response(self._pool.snapshot())
 
     async def _agents_stream(self, _request: Request) -> Response:
-        return snapshot_stream(self._pool.changes, self._pool.snapshot)
+        return snapshot_stream(self._pool.changes, self._pool.snapshot, self._stopping)
 
     def _buffered_snapshot(self) -> dict[str, int]:
         return {"buffered_requests_current": self._buffered_requests.buffered_requests_current}
@@ -114,7 +117,7 @@ class ManagementService:
         return json_response(self._buffered_snapshot())
 
     async def _buffered_requests_stream(self, _request: Request) -> Response:
-        return snapshot_stream(self._buffered_requests.changes, self._buffered_snapshot)
+        return snapshot_stream(self._buffered_requests.changes, self._buffered_snapshot, self._stopping)
 
     async def _get_desired_state(self, _request: Request) -> Response:
         return json_response(self._reconciliation.desired_state.model_dump(mode="json"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -14,21 +15,37 @@ from paddler.balancer.change_notifier import ChangeNotifier
 KEEP_ALIVE_S = 15.0
 
 
-def snapshot_stream(notifier: ChangeNotifier, snapshot: Callable[[], Any]) -> StreamingResponse:
+def snapshot_stream(
+    notifier: ChangeNotifier, snapshot: Callable[[], Any], stopping: asyncio.Event
+) -> StreamingResponse:
+    """Ends cleanly once `stopping` is set, as Paddler's streams end on shutdown: a client
+    sees the end of the stream, not a connection cut when the server's grace period runs out."""
+
     async def events() -> AsyncIterator[bytes]:
         seen = notifier.version
         last: bytes | None = None
-        while True:
-            current = orjson.dumps(snapshot())
-            # Several changes can collapse into one snapshot; an identical one is not resent.
-            if current != last:
-                yield b"data: " + current + b"\n\n"
-                last = current
-            try:
-                async with asyncio.timeout(KEEP_ALIVE_S):
-                    seen = await notifier.wait_for_change(seen)
-            except TimeoutError:
-                yield b": keep-alive\n\n"
+        stopped = asyncio.ensure_future(stopping.wait())
+        try:
+            while not stopping.is_set():
+                current = orjson.dumps(snapshot())
+                # Several changes can collapse into one snapshot; an identical one is not resent.
+                if current != last:
+                    yield b"data: " + current + b"\n\n"
+                    last = current
+                changed = asyncio.ensure_future(notifier.wait_for_change(seen))
+                await asyncio.wait(
+                    {changed, stopped}, timeout=KEEP_ALIVE_S, return_when=asyncio.FIRST_COMPLETED
+                )
+                if changed.done():
+                    seen = changed.result()
+                else:
+                    changed.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await changed
+                    if not stopping.is_set():
+                        yield b": keep-alive\n\n"
+        finally:
+            stopped.cancel()
 
     return StreamingResponse(
         events(),
