@@ -109,7 +109,7 @@ class OpenAIService:
             return body
         assert isinstance(body, ChatCompletionRequest)
         conversation = [message.for_agent() for message in body.messages]
-        limit = self._limit(conversation, body.token_limit())
+        limit = self._limit([message.text() for message in body.messages], body.token_limit())
         if isinstance(limit, LimitExceeded):
             return openai_error(400, limit.message)
         params = {
@@ -199,16 +199,17 @@ class OpenAIService:
         if isinstance(body, Response):
             return body
         assert isinstance(body, ResponsesRequest)
-        limit = self._limit(body.conversation(), body.max_output_tokens or -1)
+        limit = self._limit(
+            [str(message["content"]) for message in body.conversation()], body.max_output_tokens or -1
+        )
         if isinstance(limit, LimitExceeded):
             return openai_error(400, limit.message)
         return await answer_response(self._relay, body, body.model or self._model_id(), limit)
 
-    def _limit(self, conversation: list[dict[str, Any]] | None, max_tokens: int) -> int | LimitExceeded:
-        """The max_tokens to relay, or why the request is refused."""
-        if conversation is not None:
-            # Messages are in the agent's form already: content is text.
-            exceeded = self._limits.check_conversation(str(message["content"]) for message in conversation)
+    def _limit(self, texts: list[str] | None, max_tokens: int) -> int | LimitExceeded:
+        """The max_tokens to relay, or why the request is refused; `texts`: each message's text."""
+        if texts is not None:
+            exceeded = self._limits.check_conversation(texts)
             if exceeded is not None:
                 return exceeded
         return self._limits.token_limit(max_tokens)

@@ -19,6 +19,20 @@ class TextPart(StrictModel):
     text: str
 
 
+class ImageUrl(StrictModel):
+    url: str
+    # OpenAI's hint for its own image tiling; the agent's projector has no such choice.
+    detail: Literal["auto", "low", "high"] | None = None
+
+
+class ImagePart(StrictModel):
+    type: Literal["image_url"]
+    image_url: ImageUrl
+
+
+ContentPart = Annotated[TextPart | ImagePart, Field(discriminator="type")]
+
+
 class ChatToolCallFunction(StrictModel):
     name: str
     arguments: str
@@ -32,7 +46,8 @@ class ChatToolCall(StrictModel):
 
 class ChatMessage(StrictModel):
     role: Literal["system", "developer", "user", "assistant", "tool"]
-    content: str | list[TextPart] | None = None
+    # Image parts go to the agent as Paddler's OpenAI service passes them, for a multimodal model.
+    content: str | list[ContentPart] | None = None
     name: str | None = None
     tool_calls: list[ChatToolCall] | None = None
     tool_call_id: str | None = None
@@ -41,7 +56,7 @@ class ChatMessage(StrictModel):
     def for_agent(self) -> dict[str, Any]:
         """The message as the agent's conversation history takes it."""
         roles = {"developer": "system"}
-        message: dict[str, Any] = {"role": roles.get(self.role, self.role), "content": self.text()}
+        message: dict[str, Any] = {"role": roles.get(self.role, self.role), "content": self.agent_content()}
         if self.tool_calls:
             message["tool_calls"] = [call.model_dump(mode="json") for call in self.tool_calls]
         if self.tool_call_id is not None:
@@ -53,7 +68,18 @@ class ChatMessage(StrictModel):
             return ""
         if isinstance(self.content, str):
             return self.content
-        return "".join(part.text for part in self.content)
+        return "".join(part.text for part in self.content if isinstance(part, TextPart))
+
+    def agent_content(self) -> str | list[dict[str, Any]]:
+        """Text, or the agent's content parts when the message has images."""
+        if isinstance(self.content, list) and any(isinstance(part, ImagePart) for part in self.content):
+            return [
+                {"type": "text", "text": part.text}
+                if isinstance(part, TextPart)
+                else {"type": "image_url", "image_url": {"url": part.image_url.url}}
+                for part in self.content
+            ]
+        return self.text()
 
 
 class StreamOptions(StrictModel):
