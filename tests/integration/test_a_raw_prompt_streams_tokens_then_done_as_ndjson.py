@@ -11,5 +11,6 @@ async def test_a_raw_prompt_streams_tokens_then_done_as_ndjson(cluster: Cluster)
     done = lines[-1]["Response"]["response"]["GeneratedToken"]["Done"]
     assert done["usage"]["content_tokens"] == len(lines) - 1
     assert done["usage"]["prompt_tokens"] > 0
-    agent_id = (await cluster.agents_snapshot())[0]["id"]
-    assert {line["Response"]["generated_by"] for line in lines} == {agent_id}
+    # As in Paddler, `generated_by` names the agent (its --name), not its id.
+    agent_name = (await cluster.agents_snapshot())[0]["name"]
+    assert {line["Response"]["generated_by"] for line in lines} == {agent_name}

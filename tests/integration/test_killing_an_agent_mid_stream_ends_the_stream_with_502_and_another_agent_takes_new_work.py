@@ -11,7 +11,7 @@ async def test_killing_an_agent_mid_stream_ends_the_stream_with_502_and_another_
 ) -> None:
     await cluster.start_balancer()
     await cluster.serve_smollm2(agents=2, slots=1)
-    names = {agent["id"]: agent["name"] for agent in await cluster.agents_snapshot()}
+    names = [agent["name"] for agent in await cluster.agents_snapshot()]
     lines: list[dict[str, object]] = []
     killed_at = 0.0
     survivor = ""
@@ -25,8 +25,8 @@ async def test_killing_an_agent_mid_stream_ends_the_stream_with_502_and_another_
             line = orjson.loads(raw)
             lines.append(line)
             if len(lines) == 1:
-                serving_name = names[line["Response"]["generated_by"]]
-                survivor = next(name for name in names.values() if name != serving_name)
+                serving_name = line["Response"]["generated_by"]
+                survivor = next(name for name in names if name != serving_name)
                 victim = cluster.agents[int(serving_name.rsplit("-", 1)[1])]
                 victim.popen.send_signal(signal.SIGKILL)
                 killed_at = time.monotonic()
@@ -36,4 +36,4 @@ async def test_killing_an_agent_mid_stream_ends_the_stream_with_502_and_another_
     assert lines[-1]["Error"]["error"]["code"] == 502  # type: ignore[index]
     after = await cluster.raw_prompt_lines(chat_prompt("Say hello."), max_tokens=4)
     assert token_text(after)
-    assert {names[line["Response"]["generated_by"]] for line in after} == {survivor}
+    assert {line["Response"]["generated_by"] for line in after} == {survivor}

@@ -79,7 +79,7 @@ class EmbeddingBatchRelay:
         failure: str | None = None
         try:
             remaining = len(tasks)
-            generated_by = ""
+            generated_by: str | None = None
             while remaining:
                 event = await merged.get()
                 if event is _PART_DONE:

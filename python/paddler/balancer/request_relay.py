@@ -67,13 +67,14 @@ _AGENT_ERROR_CODES: dict[int, int] = {
 class Relayed:
     """Non-final responses (tokens, embeddings), in arrival order."""
 
-    generated_by: str
+    # The serving agent's name (None when it has none), as Paddler's `generated_by`.
+    generated_by: str | None
     responses: list[dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
 class RelayFinished:
-    generated_by: str
+    generated_by: str | None
     response: Any
 
 
@@ -239,14 +240,14 @@ class RequestRelay:
                     last_at = now
                     relayed_any = True
                     self._metrics.tokens_generated.inc(len(streamed))
-                    yield Relayed(controller.id, streamed)
+                    yield Relayed(controller.name, streamed)
                 if final is None:
                     continue
                 # A request the balancer ends itself still runs on its agent: `finally` stops it there.
                 ended = not isinstance(final, BalancerStopping)
                 if isinstance(final, AgentFinished):
                     controller.record_outcome(succeeded=True)
-                    yield RelayFinished(controller.id, final.response)
+                    yield RelayFinished(controller.name, final.response)
                 elif isinstance(final, BalancerStopping):
                     yield _failed(RelayFailure.SHUTTING_DOWN, "the balancer is shutting down")
                 elif isinstance(final, AgentGone):
