@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import aclosing
+from pathlib import PurePath
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -18,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from paddler.balancer.agent_controller_pool import AgentControllerPool
 from paddler.balancer.bearer_auth import BearerAuthMiddleware
 from paddler.balancer.embedding_batch_relay import EmbeddingBatchRelay
 from paddler.balancer.http_body import read_body
@@ -51,6 +53,7 @@ class OpenAIService:
         address: str,
         relay: RequestRelay,
         reconciliation: ReconciliationService,
+        pool: AgentControllerPool,
         embedding_relay: EmbeddingBatchRelay,
         api_keys: list[str] | None = None,
         limits: RequestLimits | None = None,
@@ -58,6 +61,7 @@ class OpenAIService:
         self._relay = relay
         self._embedding_relay = embedding_relay
         self._reconciliation = reconciliation
+        self._pool = pool
         self._limits = limits or RequestLimits()
         routes = [
             Route("/health", health),
@@ -76,19 +80,33 @@ class OpenAIService:
     async def run(self, shutdown: asyncio.Event) -> None:
         await self._server.run(shutdown)
 
+    def _loaded_model_ids(self) -> list[str]:
+        """The models agents have loaded now, by file name without extension (as Paddler names them)."""
+        paths = {agent.status.model_path for agent in self._pool.agents.values() if not agent.closed}
+        return sorted({PurePath(path).stem for path in paths if path})
+
     def _model_id(self) -> str:
+        """What answers name as their model when the request named none."""
+        loaded = self._loaded_model_ids()
+        if loaded:
+            return loaded[0]
         model = self._reconciliation.desired_state.model
         if isinstance(model, LocalToAgent):
-            return model.LocalToAgent.rsplit("/", 1)[-1]
+            return PurePath(model.LocalToAgent).stem
         if isinstance(model, HuggingFace):
-            return f"{model.HuggingFace.repo_id}/{model.HuggingFace.filename}"
+            return PurePath(model.HuggingFace.filename).stem
         if isinstance(model, Url):
-            return model.Url.url.rsplit("/", 1)[-1]
+            return PurePath(model.Url.url.rsplit("/", 1)[-1]).stem
         return "paddler"
 
     async def _models(self, _request: Request) -> Response:
-        model = {"id": self._model_id(), "object": "model", "created": 0, "owned_by": "paddler"}
-        return json_response({"object": "list", "data": [model]})
+        # Only what can answer now: an empty list while no agent has a model.
+        created = int(time.time())
+        data = [
+            {"id": model_id, "object": "model", "created": created, "owned_by": "paddler"}
+            for model_id in self._loaded_model_ids()
+        ]
+        return json_response({"object": "list", "data": data})
 
     async def _decode(self, request: Request, adapter: TypeAdapter[Any]) -> Any:
         body = await read_body(request, self._limits.max_body_bytes)
@@ -115,7 +133,7 @@ class OpenAIService:
         params = {
             "add_generation_prompt": True,
             "conversation_history": conversation,
-            "enable_thinking": False,
+            "enable_thinking": body.enable_thinking(),
             "max_tokens": limit,
             "sampling": body.sampling(),
         }

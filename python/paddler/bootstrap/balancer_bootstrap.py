@@ -107,6 +107,7 @@ async def run_balancer(config: BalancerConfig, shutdown: asyncio.Event) -> None:
                 config.compat_openai_addr,
                 relay,
                 reconciliation,
+                pool,
                 embedding_relay,
                 config.inference_api_keys,
                 config.request_limits,

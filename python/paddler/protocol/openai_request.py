@@ -136,6 +136,16 @@ class _SamplingFields(StrictModel):
     stream_options: StreamOptions | None = None
     n: Literal[1] = 1
     user: str | None = None
+    # Bookkeeping fields of OpenAI's API that change nothing in what is generated:
+    # accepted (clients and SDK wrappers send them) and not acted upon.
+    metadata: dict[str, str] | None = None
+    store: bool | None = None
+    service_tier: str | None = None
+    prompt_cache_key: str | None = None
+    safety_identifier: str | None = None
+    # Only their neutral values can be honoured.
+    logit_bias: Annotated[dict[str, float], Field(max_length=0)] | None = None
+    top_logprobs: Literal[0] | None = None
     # An extension (as in llama.cpp's server): generate exactly max_tokens.
     ignore_eos: bool = False
 
@@ -176,6 +186,8 @@ class ChatCompletionRequest(_SamplingFields):
     parallel_tool_calls: bool | None = None
     response_format: ResponseFormat | None = None
     logprobs: Literal[False] | None = None
+    # "none" turns a thinking model's reasoning off; any other effort leaves it on.
+    reasoning_effort: Literal["none", "minimal", "low", "medium", "high"] | None = None
 
     @model_validator(mode="after")
     def _honourable(self) -> ChatCompletionRequest:
@@ -210,6 +222,13 @@ class ChatCompletionRequest(_SamplingFields):
 
     def token_limit(self) -> int:
         return self.max_completion_tokens or self.max_tokens or -1
+
+    def enable_thinking(self) -> bool:
+        """On unless asked off, as in Paddler and llama-server; off under a response format,
+        whose grammar constrains the answer from its first token (no room for a preamble)."""
+        if self.reasoning_effort == "none":
+            return False
+        return self.response_format is None or self.response_format.grammar() is None
 
 
 class CompletionRequest(_SamplingFields):
