@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.core.result import Ok
 
-from tests.integration.conftest import Cluster
+from tests.integration.conftest import Cluster, smollm2_state
 
 INFERENCE_KEY = "inference-key"
 MANAGEMENT_TOKEN = "management-token"
@@ -54,6 +54,8 @@ async def test_schemathesis_finds_no_server_error_on_any_service(cluster: Cluste
         "500",
     )
     cluster.http.headers["Authorization"] = f"Bearer {MANAGEMENT_TOKEN}"
+    # A state with embeddings on: without one, embedding batches are refused with 503/501 at once.
+    await cluster.put_state(smollm2_state(enable_embeddings=True))
     cluster.start_simulated_agents("simulated", 1, 8)
     base_url, token = {
         "inference": (cluster.inference_url, INFERENCE_KEY),

@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
+from dataclasses import dataclass
 from typing import Any
 
 from paddler.balancer.agent_controller_pool import AgentControllerPool
+from paddler.balancer.reconciliation_service import ReconciliationService
 from paddler.balancer.request_relay import Relayed, RelayEvent, RelayFailed, RelayFinished, RequestRelay
 from paddler.balancer.trace_context import RequestTrace, continue_trace, current_trace
 from paddler.protocol.agent_socket import BalancerMethod
@@ -29,15 +31,33 @@ def split_batch(documents: list[Any], parts: int) -> list[list[Any]]:
     return result
 
 
+@dataclass(frozen=True, slots=True)
+class EmbeddingsRefused:
+    status: int
+    message: str
+
+
 class EmbeddingBatchRelay:
-    def __init__(self, relay: RequestRelay, pool: AgentControllerPool) -> None:
+    def __init__(
+        self, relay: RequestRelay, pool: AgentControllerPool, reconciliation: ReconciliationService
+    ) -> None:
         self._relay = relay
         self._pool = pool
+        self._reconciliation = reconciliation
 
-    def agents_connected(self) -> bool:
-        """Whether any agent is connected, serving or not: with none, a batch is refused at
-        once (503, as Paddler does) instead of waiting in the buffer."""
-        return bool(self._pool.agents)
+    def refusal(self) -> EmbeddingsRefused | None:
+        """Why a batch cannot be served now, answered at once (as Paddler does) instead of
+        after a wait in the buffer; None when it can be relayed."""
+        if not self._pool.agents:
+            return EmbeddingsRefused(503, "no agents are connected")
+        state = self._reconciliation.applicable_state
+        if state is None:
+            return EmbeddingsRefused(503, "no desired state is set yet: no agent has a model")
+        if not state["inference_parameters"]["enable_embeddings"]:
+            return EmbeddingsRefused(
+                501, "embeddings are off: set inference_parameters.enable_embeddings in the desired state"
+            )
+        return None
 
     async def relay(
         self, params: dict[str, Any], trace: RequestTrace | None = None

@@ -143,8 +143,9 @@ class InferenceService:
         params = await read_json(request, GENERATE_EMBEDDING_BATCH, self._limits.max_body_bytes)
         if isinstance(params, Response):
             return params
-        if not self._embedding_relay.agents_connected():
-            return error_response(503, "no agents are connected")
+        refused = self._embedding_relay.refusal()
+        if refused is not None:
+            return error_response(refused.status, refused.message)
         trace = continue_trace(request.headers.get("traceparent"))
         events = self._embedding_relay.relay(params.model_dump(mode="json"), trace)
         return ndjson_stream(uuid.uuid4().hex, events, trace.traceparent)

@@ -167,8 +167,9 @@ class OpenAIService:
         if isinstance(body, Response):
             return body
         assert isinstance(body, EmbeddingRequest)
-        if not self._embedding_relay.agents_connected():
-            return openai_error(503, "no agents are connected")
+        refused = self._embedding_relay.refusal()
+        if refused is not None:
+            return openai_error(refused.status, refused.message)
         texts = body.texts()
         # OpenAI's vectors are unit length.
         params = {

@@ -61,7 +61,7 @@ async def run_balancer(config: BalancerConfig, shutdown: asyncio.Event) -> None:
 
     inference_stop = asyncio.Event()
     management_stop = asyncio.Event()
-    embedding_relay = EmbeddingBatchRelay(relay, pool)
+    embedding_relay = EmbeddingBatchRelay(relay, pool, reconciliation)
     # The panel calls both APIs from the browser: its origins are allowed
     # without the operator listing them.
     panel = panel_origins(config.web_admin_panel_addr) if config.web_admin_panel_addr else []
