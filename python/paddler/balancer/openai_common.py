@@ -22,8 +22,8 @@ _ERROR_TYPES = {
 _ERROR_CODES = {401: "invalid_api_key"}
 
 
-def openai_error(status_code: int, message: str, param: str | None = None) -> Response:
-    body = {
+def openai_error_body(status_code: int, message: str, param: str | None = None) -> dict[str, Any]:
+    return {
         "error": {
             "message": message,
             "type": _ERROR_TYPES.get(status_code, "server_error"),
@@ -31,6 +31,18 @@ def openai_error(status_code: int, message: str, param: str | None = None) -> Re
             "code": _ERROR_CODES.get(status_code),
         }
     }
+
+
+def openai_stream_error(status_code: int, message: str) -> bytes:
+    """The error event that ends a stream whose 200 already went out. OpenAI's `code` is a
+    string or null: it carries the status that the stream could not send, as a string."""
+    body = openai_error_body(status_code, message)
+    body["error"]["code"] = body["error"]["code"] or str(status_code)
+    return sse(body)
+
+
+def openai_error(status_code: int, message: str, param: str | None = None) -> Response:
+    body = openai_error_body(status_code, message, param)
     return Response(orjson.dumps(body), status_code=status_code, media_type="application/json")
 
 

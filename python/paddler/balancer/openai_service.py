@@ -25,7 +25,7 @@ from paddler.balancer.embedding_batch_relay import EmbeddingBatchRelay
 from paddler.balancer.http_body import read_body
 from paddler.balancer.http_server import HttpServer
 from paddler.balancer.management_service import health, json_response
-from paddler.balancer.openai_common import Generation, openai_error, sse
+from paddler.balancer.openai_common import Generation, openai_error, openai_stream_error, sse
 from paddler.balancer.openai_responses import answer_response
 from paddler.balancer.openapi_document import openai_openapi, openapi_route
 from paddler.balancer.reconciliation_service import ReconciliationService
@@ -326,7 +326,7 @@ class OpenAIService:
                     generation.error = (event.code, event.description)
         if generation.error is not None:
             code, message = generation.error
-            yield sse({"error": {"message": message, "type": "server_error", "param": None, "code": code}})
+            yield openai_stream_error(code, message)
         else:
             if chat and generation.tool_calls:
                 calls = [{"index": index, **call} for index, call in enumerate(generation.tool_calls)]

@@ -1,6 +1,7 @@
+import orjson
 from openai.types import CompletionUsage
 
-from paddler.balancer.openai_common import Generation
+from paddler.balancer.openai_common import Generation, openai_stream_error
 from paddler.balancer.request_relay import RelayFinished
 from paddler.protocol.inference_response import usage
 
@@ -17,3 +18,17 @@ def test_openai_usage_always_carries_the_token_details() -> None:
     assert parsed.prompt_tokens_details.cached_tokens == 0
     assert parsed.completion_tokens_details is not None
     assert parsed.completion_tokens_details.reasoning_tokens == 2
+
+
+def test_an_error_that_ends_a_stream_carries_its_status_as_a_string_code() -> None:
+    event = openai_stream_error(502, "the connection to agent a closed mid-stream")
+
+    assert event.startswith(b"data: ")
+    assert event.endswith(b"\n\n")
+    error = orjson.loads(event[len(b"data: ") :])["error"]
+    assert error == {
+        "message": "the connection to agent a closed mid-stream",
+        "type": "server_error",
+        "param": None,
+        "code": "502",
+    }
