@@ -12,7 +12,10 @@ from starlette.responses import StreamingResponse
 
 from paddler.balancer.change_notifier import ChangeNotifier
 
-KEEP_ALIVE_S = 15.0
+# Well under the read timeout of clients that wait for a quiet stream: the official
+# client reads with httpx's default of 5 s, and a stream with no change for longer
+# (a steady cluster) would fail there with a ReadTimeout.
+KEEP_ALIVE_S = 2.0
 
 
 def snapshot_stream(
