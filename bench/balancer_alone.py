@@ -46,7 +46,10 @@ import httpx
 import orjson
 import uvloop
 import websockets
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import connect
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from lean_websocket_client import LeanWebSocket
 
 SIMULATED_AGENT = Path(__file__).resolve().parent / "simulated_agent.py"
 WARM_UP_S = 1.0
@@ -175,9 +178,9 @@ class Counters:
     errors: int = 0
 
 
-def request_frame(request_id: str, max_tokens: int) -> str:
+def request_frame(request_id: str, max_tokens: int) -> bytes:
     body = {"ContinueFromRawPrompt": {"raw_prompt": "Hello", "max_tokens": max_tokens}}
-    return orjson.dumps({"Request": {"id": request_id, "request": body}}).decode()
+    return orjson.dumps({"Request": {"id": request_id, "request": body}})
 
 
 async def client_socket(
@@ -188,42 +191,43 @@ async def client_socket(
     stop: asyncio.Event,
     ids: itertools.count[int],
 ) -> None:
-    """Keeps `in_flight` requests going on one socket until `stop`, then lets them finish."""
-    async with connect(
-        f"ws://{inference}/api/v1/inference_socket", max_size=1 << 26, compression=None
-    ) as connection:
-        for _ in range(in_flight):
-            await connection.send(request_frame(str(next(ids)), max_tokens))
-        await _serve_socket(connection, in_flight, max_tokens, counters, stop, ids)
+    """Keeps `in_flight` requests going on one socket until `stop`, then lets them finish.
 
+    A lean client (bench/lean_websocket_client.py): on this 2-core machine the clients share
+    the cores with the balancer, and a general client library cost nearly as much CPU per
+    token as the balancer itself.
+    """
+    finished = asyncio.get_running_loop().create_future()
+    remaining = in_flight
 
-async def _serve_socket(
-    connection: ClientConnection,
-    in_flight: int,
-    max_tokens: int,
-    counters: Counters,
-    stop: asyncio.Event,
-    ids: itertools.count[int],
-) -> None:
-    async for frame in connection:
+    def on_text(payload: bytes) -> None:
+        nonlocal remaining
         # Recognised by substring, not parsed: the client must cost far less than the balancer.
         # A token is `{"Response":...{"GeneratedToken":{"ContentToken":...}}}`, a result `..."Done"...`.
-        text = frame if isinstance(frame, str) else frame.decode()
-        if '"Done"' in text:
-            counters.finished += 1
-        elif '"ContentToken"' in text:
+        if b'"ContentToken"' in payload:
             counters.tokens += 1
-            continue
+            return
+        if b'"Done"' in payload:
+            counters.finished += 1
         else:
             counters.errors += 1
             if counters.errors <= 3:
-                print(f"  unexpected answer: {text[:200]}", file=sys.stderr)
+                print(f"  unexpected answer: {payload[:200]!r}", file=sys.stderr)
         if stop.is_set():
-            in_flight -= 1
-            if in_flight == 0:
-                return
+            remaining -= 1
+            if remaining == 0 and not finished.done():
+                finished.set_result(None)
         else:
-            await connection.send(request_frame(str(next(ids)), max_tokens))
+            connection.send_text(request_frame(str(next(ids)), max_tokens))
+
+    connection = await LeanWebSocket.connect(inference, "/api/v1/inference_socket", on_text)
+    try:
+        connection.send_texts([request_frame(str(next(ids)), max_tokens) for _ in range(in_flight)])
+        await asyncio.wait({finished, connection.closed}, return_when=asyncio.FIRST_COMPLETED)
+        if not finished.done():
+            raise ConnectionError("the balancer closed a client socket")
+    finally:
+        connection.close()
 
 
 @dataclass
@@ -327,11 +331,11 @@ async def buffer_memory(requests: int) -> float:
         # A first request on each socket, waited for, so that what the sockets themselves cost
         # (and the first requests' one-time allocations) is not counted per request.
         for index, connection in enumerate(sockets):
-            await connection.send(request_frame(f"warm-up-{index}", 16))
+            await connection.send(request_frame(f"warm-up-{index}", 16).decode())
         await _wait_buffered(http, server.management, len(sockets))
         before = rss_bytes(server.pid)
         for index in range(requests):
-            await sockets[index % len(sockets)].send(request_frame(f"buffered-{index}", 16))
+            await sockets[index % len(sockets)].send(request_frame(f"buffered-{index}", 16).decode())
         await _wait_buffered(http, server.management, requests + len(sockets))
         after = rss_bytes(server.pid)
         for connection in sockets:

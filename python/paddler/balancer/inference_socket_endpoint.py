@@ -18,7 +18,12 @@ from paddler.balancer.trace_context import RequestTrace, continue_trace
 from paddler.balancer.websocket_protocol import TEXT_FRAMES, text_frames_supported
 from paddler.protocol.agent_socket import BalancerMethod
 from paddler.protocol.body_validation import InvalidBody, decode_json
-from paddler.protocol.inference_response import BalancerErrorCode, error_envelope, response_envelope
+from paddler.protocol.inference_response import (
+    BalancerErrorCode,
+    envelope_prefix,
+    error_envelope,
+    response_envelope,
+)
 from paddler.protocol.inference_socket_message import (
     INFERENCE_SOCKET_CLIENT_MESSAGE,
     ContinueFromConversationHistory,
@@ -50,8 +55,8 @@ class InferenceSocketEndpoint:
         write_loop = _batched_write_loop if text_frames_supported(websocket.scope) else _write_loop
         writer = asyncio.create_task(write_loop(websocket, outgoing, ready))
 
-        def send(message: dict[str, Any]) -> None:
-            outgoing.append(orjson.dumps(message))
+        def send(message: dict[str, Any] | bytes) -> None:
+            outgoing.append(message if isinstance(message, bytes) else orjson.dumps(message))
             ready.set()
 
         try:
@@ -115,10 +120,17 @@ class InferenceSocketEndpoint:
         self, request_id: str, method: BalancerMethod, params: Any, send: Any, trace: RequestTrace
     ) -> None:
         async with aclosing(self._relay.relay(method, params, trace)) as events:
+            # The envelope around each streamed response is the same bytes every time:
+            # serialized once per serving agent, not once per token.
+            prefix = b""
+            prefix_agent: str | None = None
             async for event in events:
                 if isinstance(event, Relayed):
+                    if not prefix or prefix_agent != event.generated_by:
+                        prefix_agent = event.generated_by
+                        prefix = envelope_prefix(request_id, prefix_agent)
                     for response in event.responses:
-                        send(response_envelope(request_id, event.generated_by, response))
+                        send(prefix + orjson.dumps(response) + b"}}")
                 elif isinstance(event, RelayFinished):
                     send(response_envelope(request_id, event.generated_by, event.response))
                 elif isinstance(event, RelayFailed):

@@ -14,6 +14,8 @@ from __future__ import annotations
 import enum
 from typing import Any, Final
 
+import orjson
+
 USAGE_FIELDS: Final = (
     "prompt_tokens",
     "cached_prompt_tokens",
@@ -42,6 +44,18 @@ def usage(**counts: int) -> dict[str, int]:
 
 def response_envelope(request_id: str, generated_by: str | None, response: Any) -> dict[str, Any]:
     return {"Response": {"request_id": request_id, "generated_by": generated_by, "response": response}}
+
+
+def envelope_prefix(request_id: str, generated_by: str | None) -> bytes:
+    """`response_envelope` serialized up to its response: `prefix + orjson.dumps(response) + b"}}"`
+    is byte for byte `orjson.dumps(response_envelope(...))`, for the hot path of a stream."""
+    return (
+        b'{"Response":{"request_id":'
+        + orjson.dumps(request_id)
+        + b',"generated_by":'
+        + orjson.dumps(generated_by)
+        + b',"response":'
+    )
 
 
 def error_envelope(request_id: str, code: int, description: str) -> dict[str, Any]:
