@@ -20,9 +20,12 @@ requests in flight on each, a new request sent as soon as one finishes).
    VmRSS (/proc/PID/status) before and after, divided by N.
 
 The balancer, the simulated agents and the clients share the machine's cores: on a small
-machine the figures are a floor for the balancer, not its ceiling.
+machine the figures are a floor for the balancer, not its ceiling. Figures 1 and 2 vary
+from one balancer process to the next by up to a third on the 2-core VM (each process
+settles in its own way), so each is measured on `--repeats` fresh balancers and the
+median is reported, each run shown.
 
-    python bench/balancer_alone.py [--seconds 10] [--quick]
+    python bench/balancer_alone.py [--seconds 10] [--repeats 3] [--quick]
 
 Ends with: dispatches_per_s=X relayed_tokens_per_s=Y bytes_per_buffered_request=Z agents_connected=N
 """
@@ -35,6 +38,7 @@ import contextlib
 import itertools
 import os
 import socket
+import statistics
 import sys
 import tempfile
 import time
@@ -363,6 +367,9 @@ async def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="measured window of each rate")
     parser.add_argument("--quick", action="store_true", help="a short run, for smoke testing")
     parser.add_argument(
+        "--repeats", type=int, default=3, help="fresh balancers measured for figures 1 and 2 (median)"
+    )
+    parser.add_argument(
         "--log-level", default="warning", help="the balancer's; info adds its line per request"
     )
     args = parser.parse_args()
@@ -371,8 +378,13 @@ async def main() -> int:
     agents = 100 if args.quick else MANY_AGENTS
     buffered = 2_000 if args.quick else 20_000
     print(f"balancer, simulated agents and clients share this machine's {os.cpu_count()} CPUs")
-    dispatches = await dispatch_rate(seconds)
-    relayed = await relay_rate(seconds)
+    repeats = 1 if args.quick else args.repeats
+    dispatches = statistics.median([await dispatch_rate(seconds) for _ in range(repeats)])
+    relayed = statistics.median([await relay_rate(seconds) for _ in range(repeats)])
+    if repeats > 1:
+        print(
+            f"medians of {repeats} runs: dispatches_per_s={dispatches:.0f} relayed_tokens_per_s={relayed:.0f}"
+        )
     connected = await many_agents(seconds, agents)
     per_request = await buffer_memory(buffered)
     print(
