@@ -1,11 +1,20 @@
 """uvicorn's sans-I/O WebSocket protocol with one extension: many text frames in one write,
-and one fix: a protocol error's close frame reaches the client.
+a lean reader for the common frames, and one fix: a protocol error's close frame reaches
+the client.
 
 A busy inference socket carries many small frames per event-loop step (a
 token each, for every request in flight on it). Through plain ASGI each
 frame costs an ASGI message and a socket write; this extension turns a step's
 frames into one write. Apps find it in `scope["extensions"]` and fall back
 to one `websocket.send` per frame where the server is not ours.
+
+Reading: websockets' general parser (a generator per frame, a stream reader, a
+Frame object) was a third of the balancer's CPU per relayed token. Complete,
+final, masked data frames within the size limit, pings and pongs are read here
+straight from the received bytes; anything else (a close, a fragment, a protocol
+error, invalid UTF-8, an oversized frame) is handed, from that frame on, to
+websockets, which has seen nothing since the handshake and so starts at that
+frame's first byte: its checks and close codes apply unchanged.
 """
 
 from __future__ import annotations
@@ -15,17 +24,104 @@ from typing import Any
 from uvicorn.protocols.utils import ClientDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.exceptions import InvalidState
+from websockets.frames import Frame, Opcode
 from websockets.protocol import State
+
+try:
+    from websockets.speedups import apply_mask
+except ImportError:  # pragma: no cover (websockets built without its C extension)
+    from websockets.utils import apply_mask
+
+_TEXT, _BINARY, _PING, _PONG = 0x1, 0x2, 0x9, 0xA
+# Messages the app has not read yet before reading from the socket pauses (backpressure).
+_QUEUED_BEFORE_PAUSE = 64
 
 # `{"type": "websocket.send", TEXT_FRAMES: [b"...", ...]}`: UTF-8 payloads, one text frame each.
 TEXT_FRAMES = "paddler.text_frames"
 
 
 class FrameBatchingWebSocketProtocol(WebSocketsSansIOProtocol):
+    # None until the first bytes after the handshake decide; then whether the lean reader reads.
+    _lean_reading: bool | None = None
+    _unread = b""
+
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)
         # The app's task is created but has not run yet: it sees the extension.
         self.scope["extensions"][TEXT_FRAMES] = {}
+
+    def data_received(self, data: bytes) -> None:
+        if self._lean_reading is None and self.handshake_complete:
+            # Only from a frame boundary websockets has not started on, and without
+            # extensions (compression transforms frames): else websockets reads, as before.
+            self._lean_reading = (
+                self.conn.state is State.OPEN and not self.conn.extensions and not self.conn.reader.buffer
+            )
+        if not self._lean_reading:
+            super().data_received(data)
+            return
+        rest = self._read_frames(self._unread + data if self._unread else data)
+        if rest is not None:
+            # A frame for websockets: it reads from there on.
+            self._lean_reading = False
+            self._unread = b""
+            super().data_received(rest)
+
+    def _read_frames(self, data: bytes) -> bytes | None:
+        """Reads the complete frames in `data`, keeping a partial one for later; returns the
+        bytes from the first frame websockets must read, if one came."""
+        position, size = 0, len(data)
+        max_size = self.conn.max_size
+        queued = False
+        while size - position >= 2:
+            first, second = data[position], data[position + 1]
+            opcode = first & 0x0F
+            length = second & 0x7F
+            start = position + 2
+            if length == 126:
+                start += 2
+                if size < start:
+                    break
+                length = int.from_bytes(data[position + 2 : start], "big")
+            elif length == 127:
+                start += 8
+                if size < start:
+                    break
+                length = int.from_bytes(data[position + 2 : start], "big")
+            # FIN set, no RSV bits, masked (clients must mask), a data frame within the limit
+            # or a small ping/pong: anything else is websockets' to read (and to refuse).
+            data_frame = opcode in (_TEXT, _BINARY) and (max_size is None or length <= max_size)
+            control_frame = opcode in (_PING, _PONG) and length <= 125
+            if first & 0xF0 != 0x80 or not second & 0x80 or not (data_frame or control_frame):
+                return data[position:]
+            end = start + 4 + length
+            if size < end:
+                break
+            payload = apply_mask(data[start + 4 : end], data[start : start + 4])
+            if opcode == _TEXT:
+                try:
+                    text = payload.decode()
+                except UnicodeDecodeError:
+                    return data[position:]
+                if not self.close_sent:
+                    self.queue.put_nowait({"type": "websocket.receive", "text": text})
+                    queued = True
+            elif opcode == _BINARY:
+                if not self.close_sent:
+                    self.queue.put_nowait({"type": "websocket.receive", "bytes": payload})
+                    queued = True
+            elif opcode == _PING:
+                self.conn.send_pong(payload)
+                self.handle_ping()
+            else:
+                self.handle_pong(Frame(Opcode.PONG, payload))
+            position = end
+        self._unread = data[position:]
+        if queued and not self.read_paused and self.queue.qsize() >= _QUEUED_BEFORE_PAUSE:
+            # uvicorn's receive() resumes reading once the app has read everything queued.
+            self.read_paused = True
+            self.transport.pause_reading()
+        return None
 
     async def send(self, message: Any) -> None:
         frames = message.get(TEXT_FRAMES)
