@@ -55,7 +55,7 @@ class RawSocket:
         for chunk in chunks:
             self.writer.write(chunk)
             await self.writer.drain()
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0.001)
 
     async def frame(self) -> tuple[int, bytes]:
         first, second = await asyncio.wait_for(self.reader.readexactly(2), timeout=10)
@@ -95,6 +95,9 @@ async def test_the_inference_socket_reads_every_frame_shape_a_client_may_send(cl
         client_frame(TEXT, bad_request("medium", 300)) + client_frame(TEXT, bad_request("large", 70_000))
     )
     sixteen_bit, sixty_four_bit = await socket.answered_id(), await socket.answered_id()
+    trickled = client_frame(TEXT, bad_request("trickled", 300_000))
+    await socket.send(*(trickled[offset : offset + 4096] for offset in range(0, len(trickled), 4096)))
+    in_many_reads = await socket.answered_id()
     await socket.send(client_frame(PING, b"are you there"))
     pong = await socket.frame()
     # A fragmented message: websockets reads from its first fragment on.
@@ -113,6 +116,7 @@ async def test_the_inference_socket_reads_every_frame_shape_a_client_may_send(cl
     await closing.send(client_frame(CLOSE, (1000).to_bytes(2, "big")))
 
     assert [plain, in_pieces, sixteen_bit, sixty_four_bit] == ["plain", "split", "medium", "large"]
+    assert in_many_reads == "trickled"
     assert pong == (PONG, b"are you there")
     assert [fragmented, after] == ["fragmented", "after"]
     assert await invalid_utf8.close_code() == 1007

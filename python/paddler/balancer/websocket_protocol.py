@@ -43,7 +43,9 @@ TEXT_FRAMES = "paddler.text_frames"
 class FrameBatchingWebSocketProtocol(WebSocketsSansIOProtocol):
     # None until the first bytes after the handshake decide; then whether the lean reader reads.
     _lean_reading: bool | None = None
-    _unread = b""
+    # The start of a frame not complete yet; a bytearray, so that a large frame arriving in
+    # many reads is appended to, not copied whole at every read.
+    _unread: bytearray | None = None
 
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)
@@ -60,14 +62,18 @@ class FrameBatchingWebSocketProtocol(WebSocketsSansIOProtocol):
         if not self._lean_reading:
             super().data_received(data)
             return
-        rest = self._read_frames(self._unread + data if self._unread else data)
+        if self._unread:
+            self._unread += data
+            rest = self._read_frames(self._unread)
+        else:
+            rest = self._read_frames(data)
         if rest is not None:
             # A frame for websockets: it reads from there on.
             self._lean_reading = False
-            self._unread = b""
-            super().data_received(rest)
+            self._unread = None
+            super().data_received(bytes(rest))
 
-    def _read_frames(self, data: bytes) -> bytes | None:
+    def _read_frames(self, data: bytes | bytearray) -> bytes | bytearray | None:
         """Reads the complete frames in `data`, keeping a partial one for later; returns the
         bytes from the first frame websockets must read, if one came."""
         position, size = 0, len(data)
@@ -97,7 +103,8 @@ class FrameBatchingWebSocketProtocol(WebSocketsSansIOProtocol):
             end = start + 4 + length
             if size < end:
                 break
-            payload = apply_mask(data[start + 4 : end], data[start : start + 4])
+            # bytes() of a bytes slice is the slice itself: a copy only for a buffered frame.
+            payload = apply_mask(bytes(data[start + 4 : end]), bytes(data[start : start + 4]))
             if opcode == _TEXT:
                 try:
                     text = payload.decode()
@@ -116,7 +123,10 @@ class FrameBatchingWebSocketProtocol(WebSocketsSansIOProtocol):
             else:
                 self.handle_pong(Frame(Opcode.PONG, payload))
             position = end
-        self._unread = data[position:]
+        if data is self._unread:
+            del data[:position]
+        elif position < size:
+            self._unread = bytearray(data[position:])
         if queued and not self.read_paused and self.queue.qsize() >= _QUEUED_BEFORE_PAUSE:
             # uvicorn's receive() resumes reading once the app has read everything queued.
             self.read_paused = True
