@@ -95,6 +95,13 @@ async def test_the_inference_socket_reads_every_frame_shape_a_client_may_send(cl
         client_frame(TEXT, bad_request("medium", 300)) + client_frame(TEXT, bad_request("large", 70_000))
     )
     sixteen_bit, sixty_four_bit = await socket.answered_id(), await socket.answered_id()
+    # Text and binary messages in one read keep their order.
+    await socket.send(
+        client_frame(TEXT, bad_request("text-1"))
+        + client_frame(BINARY, bad_request("binary"))
+        + client_frame(TEXT, bad_request("text-2"))
+    )
+    mixed = [await socket.answered_id() for _ in range(3)]
     trickled = client_frame(TEXT, bad_request("trickled", 300_000))
     await socket.send(*(trickled[offset : offset + 4096] for offset in range(0, len(trickled), 4096)))
     in_many_reads = await socket.answered_id()
@@ -116,6 +123,7 @@ async def test_the_inference_socket_reads_every_frame_shape_a_client_may_send(cl
     await closing.send(client_frame(CLOSE, (1000).to_bytes(2, "big")))
 
     assert [plain, in_pieces, sixteen_bit, sixty_four_bit] == ["plain", "split", "medium", "large"]
+    assert mixed == ["text-1", "binary", "text-2"]
     assert in_many_reads == "trickled"
     assert pong == (PONG, b"are you there")
     assert [fragmented, after] == ["fragmented", "after"]

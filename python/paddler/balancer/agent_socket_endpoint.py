@@ -15,6 +15,7 @@ from paddler.balancer.agent_controller_pool import AgentControllerPool
 from paddler.balancer.bearer_auth import bearer_token, deny_websocket, token_matches, websocket_close_reason
 from paddler.balancer.http_body import error_response
 from paddler.balancer.reconciliation_service import ReconciliationService
+from paddler.balancer.websocket_protocol import receive_in_batches, received_messages
 from paddler.protocol import agent_socket
 from paddler.protocol.agent_socket import AgentMethod, BalancerMethod
 from paddler.protocol.body_validation import InvalidBody, decode_python
@@ -64,14 +65,15 @@ class AgentSocketEndpoint:
             # The messages batched after register_agent in the first frame.
             controller.handle_frame(orjson.dumps(rest_of_first_frame))
         writer = asyncio.create_task(controller.write_loop(websocket.send_text))
+        receive_in_batches(websocket.scope)
         try:
             while not controller.closed:
                 message = await websocket.receive()
                 if message["type"] == "websocket.disconnect":
                     break
-                frame = message.get("text") or message.get("bytes")
-                if frame:
-                    controller.handle_frame(frame)
+                for frame in received_messages(message):
+                    if frame:
+                        controller.handle_frame(frame)
         except (WebSocketDisconnect, RuntimeError):
             pass
         finally:

@@ -15,7 +15,12 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from paddler.balancer.request_limits import LimitExceeded, RequestLimits, limit_generation
 from paddler.balancer.request_relay import Relayed, RelayFailed, RelayFailure, RelayFinished, RequestRelay
 from paddler.balancer.trace_context import RequestTrace, continue_trace
-from paddler.balancer.websocket_protocol import TEXT_FRAMES, text_frames_supported
+from paddler.balancer.websocket_protocol import (
+    TEXT_FRAMES,
+    receive_in_batches,
+    received_messages,
+    text_frames_supported,
+)
 from paddler.protocol.agent_socket import BalancerMethod
 from paddler.protocol.body_validation import InvalidBody, decode_json
 from paddler.protocol.inference_response import (
@@ -59,13 +64,14 @@ class InferenceSocketEndpoint:
             outgoing.append(message if isinstance(message, bytes) else orjson.dumps(message))
             ready.set()
 
+        receive_in_batches(websocket.scope)
         try:
             while True:
                 message = await websocket.receive()
                 if message["type"] == "websocket.disconnect":
                     break
-                frame = message.get("text") or message.get("bytes") or b""
-                self._handle(frame, send, in_flight, traceparent)
+                for frame in received_messages(message):
+                    self._handle(frame, send, in_flight, traceparent)
         except (WebSocketDisconnect, RuntimeError):
             pass
         finally:

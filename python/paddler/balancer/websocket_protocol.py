@@ -19,7 +19,7 @@ frame's first byte: its checks and close codes apply unchanged.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from uvicorn.protocols.utils import ClientDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -37,7 +37,10 @@ _TEXT, _BINARY, _PING, _PONG = 0x1, 0x2, 0x9, 0xA
 _QUEUED_BEFORE_PAUSE = 64
 
 # `{"type": "websocket.send", TEXT_FRAMES: [b"...", ...]}`: UTF-8 payloads, one text frame each.
+# And, for an app that set `RECEIVE_BATCHES` in the extension's dict (receive_in_batches),
+# `{"type": "websocket.receive", TEXT_FRAMES: ["...", ...]}`: the text messages of one read.
 TEXT_FRAMES = "paddler.text_frames"
+RECEIVE_BATCHES = "receive_batches"
 
 
 class FrameBatchingWebSocketProtocol(WebSocketsSansIOProtocol):
@@ -78,7 +81,9 @@ class FrameBatchingWebSocketProtocol(WebSocketsSansIOProtocol):
         bytes from the first frame websockets must read, if one came."""
         position, size = 0, len(data)
         max_size = self.conn.max_size
-        queued = False
+        # An app that asked for batches gets the text messages of one read as one ASGI message.
+        texts: list[str] | None = [] if self.scope["extensions"][TEXT_FRAMES].get(RECEIVE_BATCHES) else None
+        rest: bytes | bytearray | None = None
         while size - position >= 2:
             first, second = data[position], data[position + 1]
             opcode = first & 0x0F
@@ -99,7 +104,8 @@ class FrameBatchingWebSocketProtocol(WebSocketsSansIOProtocol):
             data_frame = opcode in (_TEXT, _BINARY) and (max_size is None or length <= max_size)
             control_frame = opcode in (_PING, _PONG) and length <= 125
             if first & 0xF0 != 0x80 or not second & 0x80 or not (data_frame or control_frame):
-                return data[position:]
+                rest = data[position:]
+                break
             end = start + 4 + length
             if size < end:
                 break
@@ -109,25 +115,35 @@ class FrameBatchingWebSocketProtocol(WebSocketsSansIOProtocol):
                 try:
                     text = payload.decode()
                 except UnicodeDecodeError:
-                    return data[position:]
-                if not self.close_sent:
+                    rest = data[position:]
+                    break
+                if self.close_sent:
+                    pass  # past the app's close: dropped, as uvicorn does
+                elif texts is not None:
+                    texts.append(text)
+                else:
                     self.queue.put_nowait({"type": "websocket.receive", "text": text})
-                    queued = True
             elif opcode == _BINARY:
                 if not self.close_sent:
+                    if texts:
+                        self.queue.put_nowait(cast(Any, {"type": "websocket.receive", TEXT_FRAMES: texts}))
+                        texts = []
                     self.queue.put_nowait({"type": "websocket.receive", "bytes": payload})
-                    queued = True
             elif opcode == _PING:
                 self.conn.send_pong(payload)
                 self.handle_ping()
             else:
                 self.handle_pong(Frame(Opcode.PONG, payload))
             position = end
+        if texts:
+            self.queue.put_nowait(cast(Any, {"type": "websocket.receive", TEXT_FRAMES: texts}))
+        if rest is not None:
+            return rest
         if data is self._unread:
             del data[:position]
         elif position < size:
             self._unread = bytearray(data[position:])
-        if queued and not self.read_paused and self.queue.qsize() >= _QUEUED_BEFORE_PAUSE:
+        if not self.read_paused and self.queue.qsize() >= _QUEUED_BEFORE_PAUSE:
             # uvicorn's receive() resumes reading once the app has read everything queued.
             self.read_paused = True
             self.transport.pause_reading()
@@ -188,6 +204,21 @@ def _text_frame_header(length: int) -> bytes:
     if length < 1 << 16:
         return bytes((0x81, 126)) + length.to_bytes(2, "big")
     return bytes((0x81, 127)) + length.to_bytes(8, "big")
+
+
+def receive_in_batches(scope: Any) -> None:
+    """Asks our server, where it is ours, to deliver the text messages of one read together."""
+    extension = (scope.get("extensions") or {}).get(TEXT_FRAMES)
+    if extension is not None:
+        extension[RECEIVE_BATCHES] = True
+
+
+def received_messages(message: Any) -> list[str | bytes]:
+    """The messages of one `websocket.receive` event: a batch, or the one text or bytes message."""
+    batch: list[str | bytes] | None = message.get(TEXT_FRAMES)
+    if batch is not None:
+        return batch
+    return [message.get("text") or message.get("bytes") or b""]
 
 
 def text_frames_supported(scope: Any) -> bool:
