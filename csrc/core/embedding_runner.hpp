@@ -13,10 +13,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <vector>
 
+#include "cpu_threadpools.hpp"
 #include "embedding_normalization.hpp"
 #include "types.hpp"
 
@@ -45,6 +47,8 @@ class EmbeddingRunner {
                    std::size_t count, const Normalization& normalization, std::vector<EmbeddingResult>& results);
 
     llama_model* model_;
+    // Outlives context_ (freed in the destructor's body).
+    std::unique_ptr<CpuThreadpools> threadpools_;
     llama_context* context_ = nullptr;
     std::uint32_t batch_size_;
     std::uint32_t max_sequences_;

@@ -157,11 +157,13 @@ Engine::Engine(const std::string& model_path, const EngineParams& params) : para
     // its own, and attention never scans other slots' cells.
     ctx_params.kv_unified = false;
     ctx_params.no_perf = true;
+    threadpools_ = std::make_unique<CpuThreadpools>(ctx_params.n_threads, ctx_params.n_threads_batch);
     context_ = llama_init_from_model(model_, ctx_params);
     if (context_ == nullptr) {
         throw ModelLoadError("cannot create a context for " + model_path + ": " +
                              capture.text("llama.cpp gave no reason"));
     }
+    threadpools_->attach(context_);
     params_.n_batch = llama_n_batch(context_);
     slot_context_size_ = std::min(params_.context_size, llama_n_ctx_seq(context_));
 

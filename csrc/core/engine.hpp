@@ -42,6 +42,7 @@
 #include <thread>
 #include <vector>
 
+#include "cpu_threadpools.hpp"
 #include "embedding_normalization.hpp"
 #include "mpsc_queue.hpp"
 #include "types.hpp"
@@ -121,6 +122,8 @@ class Engine {
 
     EngineParams params_;
     llama_model* model_ = nullptr;
+    // Outlives context_: the destructor frees the context in its body, before members go.
+    std::unique_ptr<CpuThreadpools> threadpools_;
     llama_context* context_ = nullptr;
     std::uint32_t slot_context_size_ = 0;
     std::map<std::string, std::string> metadata_;

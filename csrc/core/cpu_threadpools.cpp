@@ -1,0 +1,48 @@
+#include "cpu_threadpools.hpp"
+
+#include <stdexcept>
+#include <string>
+
+#include "ggml-cpu.h"
+#include "llama.h"
+
+namespace paddler {
+
+namespace {
+
+ggml_threadpool* new_threadpool(std::int32_t threads, bool paused) {
+    ggml_threadpool_params params = ggml_threadpool_params_default(threads);
+    params.paused = paused;
+    ggml_threadpool* threadpool = ggml_threadpool_new(&params);
+    if (threadpool == nullptr) {
+        throw std::runtime_error("cannot start a CPU threadpool of " + std::to_string(threads) + " threads");
+    }
+    return threadpool;
+}
+
+}  // namespace
+
+CpuThreadpools::CpuThreadpools(std::int32_t threads, std::int32_t threads_batch) {
+    if (threads_batch != threads) {
+        threadpool_batch_ = new_threadpool(threads_batch, false);
+    }
+    try {
+        // As llama.cpp's own tools do: with two pools, the one for single tokens starts
+        // paused, and the context resumes whichever it computes on (pausing the other).
+        threadpool_ = new_threadpool(threads, threadpool_batch_ != nullptr);
+    } catch (...) {
+        if (threadpool_batch_ != nullptr) ggml_threadpool_free(threadpool_batch_);
+        throw;
+    }
+}
+
+CpuThreadpools::~CpuThreadpools() {
+    ggml_threadpool_free(threadpool_);
+    if (threadpool_batch_ != nullptr) ggml_threadpool_free(threadpool_batch_);
+}
+
+void CpuThreadpools::attach(llama_context* context) const {
+    llama_attach_threadpool(context, threadpool_, threadpool_batch_);
+}
+
+}  // namespace paddler

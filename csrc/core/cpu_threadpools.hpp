@@ -1,0 +1,37 @@
+// The CPU threads of one llama_context, created once and kept for its life.
+//
+// Why: llama.cpp's CPU backend otherwise runs each graph either on OpenMP
+// (its default build), whose barrier between two graph nodes ended in a futex
+// system call nearly every time on a 2-core machine shared with the asyncio
+// threads (~875 calls per generated token, measured with perf), or, built
+// without OpenMP and with no pool attached, on threads created and joined for
+// every graph. A ggml threadpool spins at those barriers without system calls
+// and sleeps between graphs once its polling runs out. We build llama.cpp
+// without OpenMP (CMakeLists.txt) and attach one of these to every context.
+#pragma once
+
+#include <cstdint>
+
+struct ggml_threadpool;
+struct llama_context;
+
+namespace paddler {
+
+class CpuThreadpools {
+  public:
+    // `threads` runs single-token decoding, `threads_batch` prompt batches; one
+    // pool serves both when they are equal.
+    CpuThreadpools(std::int32_t threads, std::int32_t threads_batch);
+    ~CpuThreadpools();
+    CpuThreadpools(const CpuThreadpools&) = delete;
+    CpuThreadpools& operator=(const CpuThreadpools&) = delete;
+
+    // The context must be freed before this object is.
+    void attach(llama_context* context) const;
+
+  private:
+    ggml_threadpool* threadpool_ = nullptr;
+    ggml_threadpool* threadpool_batch_ = nullptr;
+};
+
+}  // namespace paddler
