@@ -38,6 +38,45 @@ def smollm2_state(**inference_parameters: Any) -> dict[str, Any]:
     return {"model": {"LocalToAgent": str(smollm2())}, "inference_parameters": parameters}
 
 
+# The smallest valid body of each NDJSON generation endpoint.
+GENERATION_BODIES: dict[str, dict[str, Any]] = {
+    "/api/v1/continue_from_raw_prompt": {"raw_prompt": "Hi", "max_tokens": 1},
+    "/api/v1/continue_from_conversation_history": {
+        "add_generation_prompt": True,
+        "conversation_history": [{"role": "user", "content": "Hi"}],
+        "enable_thinking": False,
+        "max_tokens": 1,
+    },
+}
+
+BENCH = Path(__file__).parents[2] / "bench"
+
+
+@dataclass
+class BenchRun:
+    returncode: int
+    report: str
+    # `key=value` fields of the report's last line.
+    figures: dict[str, str]
+
+
+async def run_bench(script: str, *args: str, timeout_s: float = 180.0) -> BenchRun:
+    """Runs bench/`script` to its end; its report is stdout and stderr together."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(BENCH / script),
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), timeout=timeout_s)
+    report = output.decode()
+    lines = report.strip().splitlines()
+    figures = dict(field.split("=", 1) for field in lines[-1].split() if "=" in field) if lines else {}
+    assert process.returncode is not None
+    return BenchRun(process.returncode, report, figures)
+
+
 def chat_prompt(question: str) -> str:
     return f"<|im_start|>user\n{question}<|im_end|>\n<|im_start|>assistant\n"
 

@@ -1,29 +1,13 @@
-import asyncio
-import sys
-from pathlib import Path
-
-CHAOS = Path(__file__).parents[2] / "bench" / "chaos.py"
+from tests.integration.conftest import run_bench
 
 
 async def test_a_chaos_run_loses_no_request_and_hangs_none() -> None:
     # bench/chaos.py, shortened: 3 agents killed and restarted at random under a steady
     # streaming load, the balancer restarted once; every request ends with Done or a clear error.
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(CHAOS),
-        "--seconds",
-        "20",
-        "--clients",
-        "4",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    output, _ = await asyncio.wait_for(process.communicate(), timeout=180)
-    report = output.decode()
+    run = await run_bench("chaos.py", "--seconds", "20", "--clients", "4")
 
-    figures = dict(field.split("=") for field in report.strip().splitlines()[-1].split())
-    assert process.returncode == 0, report
-    assert figures["lost"] == "0", report
-    assert figures["hung"] == "0", report
-    assert int(figures["sent"]) > 0, report
-    assert int(figures["completed"]) > 0, report
+    assert run.returncode == 0, run.report
+    assert run.figures["lost"] == "0", run.report
+    assert run.figures["hung"] == "0", run.report
+    assert int(run.figures["sent"]) > 0, run.report
+    assert int(run.figures["completed"]) > 0, run.report

@@ -4,17 +4,11 @@ import orjson
 import pytest
 import websockets
 
-from tests.integration.conftest import Cluster
+from tests.integration.conftest import GENERATION_BODIES, Cluster
 
 VALID: dict[str, dict[str, Any]] = {
     "/api/v1/balancer_desired_state": {"model": "None"},
-    "/api/v1/continue_from_raw_prompt": {"raw_prompt": "Hi", "max_tokens": 1},
-    "/api/v1/continue_from_conversation_history": {
-        "add_generation_prompt": True,
-        "conversation_history": [{"role": "user", "content": "Hi"}],
-        "enable_thinking": False,
-        "max_tokens": 1,
-    },
+    **GENERATION_BODIES,
     "/api/v1/generate_embedding_batch": {
         "input_batch": [{"id": "1", "content": "Hi"}],
         "normalization_method": "L2",

@@ -2,25 +2,15 @@
 
 import pytest
 
-from tests.integration.conftest import Cluster
-
-BODIES = {
-    "/api/v1/continue_from_raw_prompt": {"raw_prompt": "Hi", "max_tokens": 1},
-    "/api/v1/continue_from_conversation_history": {
-        "add_generation_prompt": True,
-        "conversation_history": [{"role": "user", "content": "Hi"}],
-        "enable_thinking": False,
-        "max_tokens": 1,
-    },
-}
+from tests.integration.conftest import GENERATION_BODIES, Cluster
 
 
-@pytest.mark.parametrize("path", list(BODIES))
+@pytest.mark.parametrize("path", list(GENERATION_BODIES))
 async def test_ndjson_streams_are_marked_no_cache(cluster: Cluster, path: str) -> None:
     # No agent: the request waits briefly in the buffer and its stream ends with 504.
     await cluster.start_balancer("--buffered-request-timeout", "100")
 
-    response = await cluster.http.post(f"{cluster.inference_url}{path}", json=BODIES[path])
+    response = await cluster.http.post(f"{cluster.inference_url}{path}", json=GENERATION_BODIES[path])
 
     assert response.status_code == 200
     assert response.headers["cache-control"] == "no-cache"
