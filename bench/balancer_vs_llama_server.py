@@ -9,7 +9,7 @@ Measured in rounds that alternate the two (A B B A ...), medians reported: singl
 tok/s and time to first token; aggregate tok/s at 4 and 16 concurrent requests. Ends with one
 line: single_stream_ratio=X aggregate_ratio=Y (ours / theirs, aggregate at 16).
 
-    python bench/balancer_vs_llama_server.py [--rounds 2]
+    python bench/balancer_vs_llama_server.py [--rounds 2] [--gpu-layers -1]
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from engine_vs_llama_server import (
     MAX_TOKENS,
+    OFFLOAD,
     SLOT_CONTEXT,
     SLOTS,
     THREADS,
@@ -124,7 +125,7 @@ async def llama_server(binary: Path, model: Path) -> AsyncIterator[tuple[str, in
     process = await asyncio.create_subprocess_exec(
         str(binary), "-m", str(model), "--host", "127.0.0.1", "--port", str(port),
         "-c", str(SLOT_CONTEXT * SLOTS), "-np", str(SLOTS), "-t", str(THREADS), "-tb", str(THREADS),
-        "-b", "2048", "-ub", "512", "-ctk", "f16", "-ctv", "f16", "--no-webui",
+        "-b", "2048", "-ub", "512", "-ctk", "f16", "-ctv", "f16", *OFFLOAD.llama_server_flags(), "--no-webui",
         stdout=asyncio.subprocess.DEVNULL, stderr=log,
     )  # fmt: skip
     try:
@@ -163,6 +164,7 @@ async def paddler_cluster(model: Path) -> AsyncIterator[tuple[str, int]]:
             "inference_parameters": {
                 "context_size": SLOT_CONTEXT, "n_batch": 2048, "k_cache_dtype": "F16", "v_cache_dtype": "F16",
                 "temperature": 0.0, "penalty_repeat": 1.0, "penalty_presence": 0.0,
+                "n_gpu_layers": OFFLOAD.gpu_layers,
             },
         }  # fmt: skip
         async with httpx.AsyncClient(timeout=10.0) as http:

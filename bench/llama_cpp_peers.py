@@ -2,6 +2,11 @@
 third_party/llama.cpp tree as our extension, with the same CPU flags, so a
 benchmark compares engines and not compilers. The build is cached in
 bench/.cache/llama-build (ccache makes a rebuild cheap).
+
+PADDLER_LLAMA_TOOLS_DIR names a folder that already holds both binaries
+instead, such as the `bin` folder of our own build tree configured with
+-DPADDLER_BUILD_LLAMA_TOOLS=ON: on a GPU, that spares a second compile of the
+CUDA kernels.
 """
 
 from __future__ import annotations
@@ -32,6 +37,13 @@ def _cpu_flags() -> list[str]:
 
 def build_peers() -> dict[str, Path]:
     """Returns the paths of llama-server and llama-bench, building them if needed."""
+    prebuilt = os.environ.get("PADDLER_LLAMA_TOOLS_DIR")
+    if prebuilt:
+        found = {name: Path(prebuilt) / name for name in TARGETS}
+        missing = [str(path) for path in found.values() if not path.is_file()]
+        if missing:
+            raise SystemExit(f"PADDLER_LLAMA_TOOLS_DIR lacks {', '.join(missing)}")
+        return found
     if not (LLAMA_CPP / "CMakeLists.txt").is_file():
         subprocess.run(["python", str(REPO / "scripts" / "fetch_llama_cpp.py"), str(LLAMA_CPP)], check=True)
     binaries = {name: BUILD_DIR / "bin" / name for name in TARGETS}

@@ -6,6 +6,7 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+#include "backend_devices.hpp"
 #include "embedding_runner.hpp"
 #include "engine.hpp"
 
@@ -128,6 +129,7 @@ NB_MODULE(_core, m) {
         .def_rw("n_gpu_layers", &EngineParams::n_gpu_layers)
         .def_rw("threads", &EngineParams::threads)
         .def_rw("threads_batch", &EngineParams::threads_batch)
+        .def_rw("thread_poll", &EngineParams::thread_poll)
         .def_rw("k_cache_type", &EngineParams::k_cache_type)
         .def_rw("v_cache_type", &EngineParams::v_cache_type)
         .def_rw("flash_attention", &EngineParams::flash_attention)
@@ -201,6 +203,23 @@ NB_MODULE(_core, m) {
         .def_ro("requests_waiting", &EngineStatus::requests_waiting)
         .def_ro("steps", &EngineStatus::steps)
         .def_ro("slots", &EngineStatus::slots);
+
+    nb::enum_<DeviceKind>(m, "DeviceKind")
+        .value("Cpu", DeviceKind::Cpu)
+        .value("Gpu", DeviceKind::Gpu)
+        .value("IntegratedGpu", DeviceKind::IntegratedGpu)
+        .value("Accelerator", DeviceKind::Accelerator)
+        .value("Meta", DeviceKind::Meta);
+
+    nb::class_<BackendDevice>(m, "BackendDevice")
+        .def_ro("name", &BackendDevice::name)
+        .def_ro("description", &BackendDevice::description)
+        .def_ro("kind", &BackendDevice::kind)
+        .def_ro("memory_free", &BackendDevice::memory_free)
+        .def_ro("memory_total", &BackendDevice::memory_total);
+
+    // Asking a GPU backend for its free memory can wait on the driver.
+    m.def("backend_devices", &backend_devices, nb::call_guard<nb::gil_scoped_release>());
 
     nb::class_<Engine>(m, "Engine")
         .def(nb::init<const std::string&, const EngineParams&>(), "model_path"_a, "params"_a,

@@ -10,8 +10,9 @@ namespace paddler {
 
 namespace {
 
-ggml_threadpool* new_threadpool(std::int32_t threads, bool paused) {
+ggml_threadpool* new_threadpool(std::int32_t threads, std::uint32_t poll, bool paused) {
     ggml_threadpool_params params = ggml_threadpool_params_default(threads);
+    params.poll = poll;
     params.paused = paused;
     ggml_threadpool* threadpool = ggml_threadpool_new(&params);
     if (threadpool == nullptr) {
@@ -22,14 +23,14 @@ ggml_threadpool* new_threadpool(std::int32_t threads, bool paused) {
 
 }  // namespace
 
-CpuThreadpools::CpuThreadpools(std::int32_t threads, std::int32_t threads_batch) {
+CpuThreadpools::CpuThreadpools(std::int32_t threads, std::int32_t threads_batch, std::uint32_t poll) {
     if (threads_batch != threads) {
-        threadpool_batch_ = new_threadpool(threads_batch, false);
+        threadpool_batch_ = new_threadpool(threads_batch, poll, false);
     }
     try {
         // As llama.cpp's own tools do: with two pools, the one for single tokens starts
         // paused, and the context resumes whichever it computes on (pausing the other).
-        threadpool_ = new_threadpool(threads, threadpool_batch_ != nullptr);
+        threadpool_ = new_threadpool(threads, poll, threadpool_batch_ != nullptr);
     } catch (...) {
         if (threadpool_batch_ != nullptr) ggml_threadpool_free(threadpool_batch_);
         throw;

@@ -21,7 +21,8 @@ class CpuThreadpools {
   public:
     // `threads` runs single-token decoding, `threads_batch` prompt batches; one
     // pool serves both when they are equal.
-    CpuThreadpools(std::int32_t threads, std::int32_t threads_batch);
+    // `poll`: how long idle threads spin before sleeping (ggml's 0-100 scale).
+    CpuThreadpools(std::int32_t threads, std::int32_t threads_batch, std::uint32_t poll);
     ~CpuThreadpools();
     CpuThreadpools(const CpuThreadpools&) = delete;
     CpuThreadpools& operator=(const CpuThreadpools&) = delete;

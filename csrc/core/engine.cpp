@@ -157,7 +157,7 @@ Engine::Engine(const std::string& model_path, const EngineParams& params) : para
     // its own, and attention never scans other slots' cells.
     ctx_params.kv_unified = false;
     ctx_params.no_perf = true;
-    threadpools_ = std::make_unique<CpuThreadpools>(ctx_params.n_threads, ctx_params.n_threads_batch);
+    threadpools_ = std::make_unique<CpuThreadpools>(ctx_params.n_threads, ctx_params.n_threads_batch, params_.thread_poll);
     context_ = llama_init_from_model(model_, ctx_params);
     if (context_ == nullptr) {
         throw ModelLoadError("cannot create a context for " + model_path + ": " +

@@ -35,6 +35,11 @@ struct EngineParams {
     std::int32_t n_gpu_layers = 0;
     std::int32_t threads = 0;  // 0: as many as llama.cpp thinks sensible
     std::int32_t threads_batch = 0;  // 0: same as threads
+    // How long idle CPU threads spin for the next graph before they sleep,
+    // on ggml's scale: 50 is its default (a machine to ourselves), 0 sleeps at
+    // once (a machine shared with other busy processes, where spinning
+    // threads starve each other).
+    std::uint32_t thread_poll = 50;
     KvCacheType k_cache_type = KvCacheType::F16;
     KvCacheType v_cache_type = KvCacheType::F16;
     FlashAttention flash_attention = FlashAttention::Auto;

@@ -236,6 +236,12 @@ class EngineParams:
     def threads_batch(self, arg: int, /) -> None: ...
 
     @property
+    def thread_poll(self) -> int: ...
+
+    @thread_poll.setter
+    def thread_poll(self, arg: int, /) -> None: ...
+
+    @property
     def k_cache_type(self) -> KvCacheType: ...
 
     @k_cache_type.setter
@@ -520,6 +526,35 @@ class EngineStatus:
 
     @property
     def slots(self) -> list[SlotStatus]: ...
+
+class DeviceKind(enum.Enum):
+    Cpu = 0
+
+    Gpu = 1
+
+    IntegratedGpu = 2
+
+    Accelerator = 3
+
+    Meta = 4
+
+class BackendDevice:
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
+
+    @property
+    def kind(self) -> DeviceKind: ...
+
+    @property
+    def memory_free(self) -> int: ...
+
+    @property
+    def memory_total(self) -> int: ...
+
+def backend_devices() -> list[BackendDevice]: ...
 
 class Engine:
     def __init__(self, model_path: str, params: EngineParams) -> None: ...

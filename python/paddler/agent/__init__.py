@@ -1,8 +1,8 @@
 """The agent: the only package that imports the native engine (paddler._core)."""
 
-from paddler._core import EngineStatus, SlotState, SlotStatus
+from paddler._core import BackendDevice, DeviceKind, EngineStatus, SlotState, SlotStatus, backend_devices
 from paddler.agent.embedding import Embedding, EmbeddingDocument, Normalization, NormalizationMethod
-from paddler.agent.engine_config import EngineConfig, FlashAttention, KvCacheType, PoolingType
+from paddler.agent.engine_config import EngineConfig, FlashAttention, KvCacheType, PoolingType, ThreadWait
 from paddler.agent.generation_event import (
     ErrorKind,
     FinishReason,
@@ -20,7 +20,9 @@ from paddler.agent.inference_engine import ChatTemplateError, EmbeddingError, In
 from paddler.agent.sampling_config import SamplingConfig
 
 __all__ = [
+    "BackendDevice",
     "ChatTemplateError",
+    "DeviceKind",
     "Embedding",
     "EmbeddingDocument",
     "EmbeddingError",
@@ -45,9 +47,11 @@ __all__ = [
     "SamplingConfig",
     "SlotState",
     "SlotStatus",
+    "ThreadWait",
     "TokenGenerated",
     "TokenKind",
     "ToolCallsParsed",
     "ToolChoice",
     "Usage",
+    "backend_devices",
 ]

@@ -27,6 +27,15 @@ class PoolingType(enum.StrEnum):
     RANK = "rank"
 
 
+class ThreadWait(enum.StrEnum):
+    # How idle llama.cpp CPU threads wait for the next graph. SPIN is fastest on
+    # a machine of its own; SLEEP suits a machine shared with other busy
+    # processes, where spinning threads starve each other (2 cores, SmolLM2,
+    # beside one busy process: spin 18-25 tok/s, sleep 31-39).
+    SPIN = "spin"
+    SLEEP = "sleep"
+
+
 class FlashAttention(enum.StrEnum):
     # On a GPU, llama.cpp decides; on the CPU, off unless a quantized V cache
     # needs it (its CPU kernel slows decoding down as the context grows).
@@ -46,6 +55,7 @@ class EngineConfig:
     # 0: llama.cpp's choice (the number of physical cores).
     threads: int = 0
     threads_batch: int = 0
+    thread_wait: ThreadWait = ThreadWait.SPIN
     k_cache_type: KvCacheType = KvCacheType.F16
     v_cache_type: KvCacheType = KvCacheType.F16
     flash_attention: FlashAttention = FlashAttention.AUTO

@@ -25,7 +25,7 @@ import orjson
 from paddler import _core
 from paddler.agent import tool_call_validation
 from paddler.agent.embedding import Embedding, EmbeddingDocument, Normalization, NormalizationMethod
-from paddler.agent.engine_config import EngineConfig, FlashAttention, KvCacheType, PoolingType
+from paddler.agent.engine_config import EngineConfig, FlashAttention, KvCacheType, PoolingType, ThreadWait
 from paddler.agent.event_fanout import EventFanout
 from paddler.agent.generation_event import (
     NO_USAGE,
@@ -124,6 +124,10 @@ _FLASH_ATTENTION: Final = {
 }
 
 
+# ggml's polling levels: 50 is its default, 0 sleeps as soon as a graph is done.
+_THREAD_POLL: Final = {ThreadWait.SPIN: 50, ThreadWait.SLEEP: 0}
+
+
 def _native_params(config: EngineConfig) -> _core.EngineParams:
     params = _core.EngineParams()
     params.context_size = config.context_size
@@ -133,6 +137,7 @@ def _native_params(config: EngineConfig) -> _core.EngineParams:
     params.n_gpu_layers = config.n_gpu_layers
     params.threads = config.threads
     params.threads_batch = config.threads_batch
+    params.thread_poll = _THREAD_POLL[config.thread_wait]
     params.k_cache_type = _KV_CACHE_TYPES[config.k_cache_type]
     params.v_cache_type = _KV_CACHE_TYPES[config.v_cache_type]
     params.flash_attention = _FLASH_ATTENTION[config.flash_attention]

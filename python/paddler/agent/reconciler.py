@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from paddler.agent.agent_status_board import AgentStatusBoard
-from paddler.agent.engine_config import EngineConfig, KvCacheType, PoolingType
+from paddler.agent.engine_config import EngineConfig, KvCacheType, PoolingType, ThreadWait
 from paddler.agent.inference_engine import InferenceEngine, ModelLoadError
 from paddler.agent.model_resolver import DownloadProgress, ModelResolver, ResolveFailed
 from paddler.protocol.agent_desired_model import AgentDesiredModel, describe_model
@@ -100,12 +100,18 @@ class _Superseded(Exception):
 
 class Reconciler:
     def __init__(
-        self, board: AgentStatusBoard, resolver_cache_dir: Path, slots: int, threads: int = 0
+        self,
+        board: AgentStatusBoard,
+        resolver_cache_dir: Path,
+        slots: int,
+        threads: int = 0,
+        thread_wait: ThreadWait = ThreadWait.SPIN,
     ) -> None:
         self._board = board
         self._resolver = ModelResolver(resolver_cache_dir, self._on_download_progress)
         self._slots = slots
         self._threads = threads
+        self._thread_wait = thread_wait
         self._desired: AgentDesiredState | None = None
         self._applied: AgentDesiredState | None = None
         self._wake = asyncio.Event()
@@ -246,6 +252,7 @@ class Reconciler:
             n_ubatch=min(512, parameters.n_batch),
             n_gpu_layers=parameters.n_gpu_layers,
             threads=self._threads,
+            thread_wait=self._thread_wait,
             k_cache_type=_KV_CACHE_TYPES[parameters.k_cache_dtype],
             v_cache_type=_KV_CACHE_TYPES[parameters.v_cache_dtype],
             chat_template_override=override,

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from paddler.agent import backend_devices
 from paddler.agent.agent_status_board import AgentStatusBoard
+from paddler.agent.engine_config import ThreadWait
 from paddler.agent.management_socket_client import ManagementSocketClient
 from paddler.agent.model_resolver import default_cache_dir
 from paddler.agent.reconciler import Reconciler
@@ -17,6 +20,8 @@ from paddler.telemetry.request_tracer import request_tracer
 
 RECONCILER_STOP_S = 2.0
 
+logger = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True, slots=True)
 class AgentConfig:
@@ -24,6 +29,7 @@ class AgentConfig:
     slots: int
     name: str | None = None
     threads: int = 0
+    thread_wait: ThreadWait = ThreadWait.SPIN
     cache_dir: Path = field(default_factory=default_cache_dir)
     agent_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     # The balancer's --agent-secret, when it has one.
@@ -33,8 +39,17 @@ class AgentConfig:
 
 
 async def run_agent(config: AgentConfig, shutdown: asyncio.Event) -> None:
+    for device in backend_devices():
+        logger.info(
+            "compute device %s (%s): %s, %.1f of %.1f GiB free",
+            device.name,
+            device.kind.name,
+            device.description,
+            device.memory_free / 2**30,
+            device.memory_total / 2**30,
+        )
     board = AgentStatusBoard(desired_slots_total=config.slots)
-    reconciler = Reconciler(board, config.cache_dir, config.slots, config.threads)
+    reconciler = Reconciler(board, config.cache_dir, config.slots, config.threads, config.thread_wait)
     tracer = request_tracer("paddler-agent", config.otlp_endpoint)
     handler = RequestHandler(reconciler, board, tracer)
     client = ManagementSocketClient(

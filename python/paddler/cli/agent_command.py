@@ -7,7 +7,6 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import MutableMapping
 from typing import Any
 
 from paddler.cli.event_loop import run_until_signalled
@@ -24,7 +23,7 @@ def register(commands: Any) -> None:
     parser.add_argument("--threads", type=int, default=0, help="CPU threads; 0: one per physical core")
     parser.add_argument(
         "--thread-wait",
-        choices=sorted(THREAD_WAIT_POLICIES),
+        choices=("spin", "sleep"),
         default="spin",
         help="how idle llama.cpp threads wait: spin (fastest on a machine of its own) or sleep "
         "(for a machine shared with other busy processes, where spinning threads starve each other)",
@@ -36,19 +35,6 @@ def register(commands: Any) -> None:
     )
     add_telemetry_arguments(parser)
     parser.set_defaults(run=run)
-
-
-# Measured on a 2-core machine, SmolLM2, 2 threads: quiet, spin 64-78 tok/s and sleep 48-56;
-# beside one busy process, spin 18-25 and sleep 31-39. llama.cpp's CPU threads are OpenMP's.
-THREAD_WAIT_POLICIES = {"spin": "ACTIVE", "sleep": "PASSIVE"}
-
-
-def apply_thread_wait(choice: str, environ: MutableMapping[str, str]) -> None:
-    """Sets OpenMP's wait policy for the native module, unless the environment already chose one.
-
-    It must happen before paddler._core is loaded: the OpenMP runtime reads it once, at load.
-    """
-    environ.setdefault("OMP_WAIT_POLICY", THREAD_WAIT_POLICIES[choice])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -65,8 +51,8 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"error: --management-addr: {error}", file=sys.stderr)
         return 2
-    apply_thread_wait(args.thread_wait, os.environ)
     # Imported here: the native module is only loaded by commands that need it.
+    from paddler.agent.engine_config import ThreadWait
     from paddler.bootstrap.agent_bootstrap import AgentConfig, run_agent
 
     problem = apply_telemetry_arguments(args)
@@ -78,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
         slots=args.slots,
         name=args.name,
         threads=args.threads,
+        thread_wait=ThreadWait(args.thread_wait),
         secret=args.agent_secret,
         otlp_endpoint=args.otlp_endpoint,
     )

