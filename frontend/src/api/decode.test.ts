@@ -18,7 +18,9 @@ describe("the decoders read what the balancer sends", () => {
     const { agents } = decodeAgentsSnapshot(shapes.agents);
     expect(agents).toHaveLength(2);
     expect(agents[0]?.name).toBe("gpu-box");
-    expect(agents[0]?.circuit_breaker).toBe("Closed");
+    // Only an agent whose breaker is not closed has the field.
+    expect(agents[0]?.circuit_breaker).toBeNull();
+    expect(agents[1]?.circuit_breaker).toBe("Open");
     expect(agents[1]?.issues).toEqual(["SlotCannotStart", { ModelCannotBeLoaded: "/models/missing.gguf" }]);
     expect(agents[1]?.state_application_status).toBe("AttemptedAndRetrying");
   });

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from paddler.balancer.agent_circuit_breaker import AgentCircuitBreaker
+from paddler.balancer.agent_circuit_breaker import AgentCircuitBreaker, CircuitBreakerState
 from paddler.balancer.mailbox import AgentFailed, AgentFinished, AgentGone, AgentStreamed, Mailbox
 from paddler.protocol import agent_socket
 from paddler.protocol.agent_socket import AgentMethod, BalancerMethod
@@ -77,9 +77,12 @@ class AgentController:
 
     def snapshot(self) -> dict[str, Any]:
         snapshot = agent_snapshot(self.id, self.name, self.status)
-        # Beyond Paddler's fields (its client ignores unknown ones): an open breaker explains
-        # why an agent with free slots gets no requests.
-        snapshot["circuit_breaker"] = self.circuit_breaker.state.value
+        # Beyond Paddler's fields only while the breaker is not closed: it then
+        # explains why an agent with free slots gets no requests. A healthy
+        # cluster's list has exactly Paddler's fields, so clients that refuse
+        # unknown fields (serde's deny_unknown_fields) read it.
+        if self.circuit_breaker.state is not CircuitBreakerState.CLOSED:
+            snapshot["circuit_breaker"] = self.circuit_breaker.state.value
         return snapshot
 
     # -- outgoing --------------------------------------------------------

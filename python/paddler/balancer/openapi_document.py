@@ -182,11 +182,12 @@ def management_openapi() -> dict[str, Any]:
             refs["AgentStatus"],
             {
                 "type": "object",
-                "required": ["id", "name", "circuit_breaker"],
+                "required": ["id", "name"],
                 "properties": {
                     "id": {"type": "string"},
                     "name": {"type": ["string", "null"]},
-                    "circuit_breaker": {"enum": ["Closed", "Open", "HalfOpen"]},
+                    # Only while the agent's circuit breaker is not closed.
+                    "circuit_breaker": {"enum": ["Open", "HalfOpen"]},
                 },
             },
         ]

@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from paddler.balancer.agent_circuit_breaker import FAILURE_THRESHOLD
 from paddler.balancer.agent_controller import AgentController
 from paddler.protocol.agent_status import AgentStateApplicationStatus, AgentStatus
 from paddler.protocol.balancer_desired_state import BALANCER_DESIRED_STATE, BalancerDesiredState
@@ -33,6 +34,9 @@ def server_shapes() -> dict[str, Any]:
         model_path="/models/model.gguf",
         state_application_status=AgentStateApplicationStatus.ATTEMPTED_AND_RETRYING,
     )
+    # Its circuit breaker opens: the one extra field the list carries then.
+    for _ in range(FAILURE_THRESHOLD):
+        downloading.record_outcome(succeeded=False)
     full_state = BALANCER_DESIRED_STATE.validate_python(
         {
             "model": {"HuggingFace": {"repo_id": "owner/repo", "filename": "m.gguf", "revision": "main"}},
@@ -58,7 +62,8 @@ def server_shapes() -> dict[str, Any]:
     }
 
 
-def test_the_panel_fixture_of_server_shapes_matches_the_protocol() -> None:
+async def test_the_panel_fixture_of_server_shapes_matches_the_protocol() -> None:
+    # Async: an opening circuit breaker schedules its half-open trial on the running loop.
     expected = orjson.dumps(server_shapes(), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
     if os.environ.get("PADDLER_WRITE_PANEL_FIXTURE") == "1":
         FIXTURE.write_bytes(expected)
