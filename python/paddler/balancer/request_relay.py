@@ -15,7 +15,6 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncGenerator
-from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +23,15 @@ import orjson
 from paddler.balancer.agent_controller import AgentController
 from paddler.balancer.balancer_metrics import BalancerMetrics
 from paddler.balancer.buffered_request_manager import BufferedRequestManager, BufferedRequestOutcome
-from paddler.balancer.mailbox import AgentFinished, AgentGone, AgentStreamed, BalancerStopping, Mailbox
+from paddler.balancer.mailbox import (
+    AgentFailed,
+    AgentFinished,
+    AgentGone,
+    AgentStreamed,
+    BalancerStopping,
+    Mailbox,
+    MailboxItem,
+)
 from paddler.balancer.trace_context import RequestTrace, continue_trace, current_trace
 from paddler.protocol.agent_socket import BalancerMethod, RpcErrorCode
 from paddler.protocol.inference_response import BalancerErrorCode
@@ -147,36 +154,79 @@ class RequestRelay:
                     yield failure
                     return
                 self._metrics.queue_wait.observe(time.monotonic() - record.arrived)
-                record.agent_id = claim.controller.id
-                # aclosing: when the client leaves, the inner generator's
-                # `finally` must stop the agent now, not whenever GC runs.
-                events = self._relay_from(claim.controller, method, params, record.arrived)
+                controller = claim.controller
+                record.agent_id = controller.id
+                # One generator from the agent to the client, not two: this loop
+                # runs once per relayed batch, and each generator layer costs.
                 with claim:
-                    async with aclosing(events):
-                        async for event in events:
-                            if isinstance(event, _DispatchAgain):
+                    # Our own id on the agent socket: ids chosen by clients may collide.
+                    request_id = f"{self._id_prefix}{next(self._request_numbers)}"
+                    mailbox = controller.start_request(request_id, method, params)
+                    self._streaming.add(mailbox)
+                    self._idle.clear()
+                    relayed_any = False
+                    ended = False
+                    last_at = record.arrived
+                    try:
+                        while True:
+                            items = await mailbox.get_batch(self._item_timeout_s)
+                            if items is None:
+                                controller.record_outcome(succeeded=False)
+                                description = f"the agent sent nothing for {self._item_timeout_s:g} s"
+                                outcome: _DispatchOutcome = _failed(RelayFailure.ITEM_TIMEOUT, description)
                                 break
-                            if isinstance(event, _RetryElsewhere):
-                                if failed_agent is None:
-                                    # Once: a request that fails everywhere must not go round the cluster.
-                                    failed_agent = claim.controller
-                                    logger.info(
-                                        "agent %s failed a request before its first token (%s); retrying",
-                                        claim.controller.id,
-                                        event.failure.description,
-                                    )
-                                    break
-                                event = event.failure
-                            if isinstance(event, Relayed):
-                                record.responses += len(event.responses)
-                            elif isinstance(event, RelayFinished):
-                                record.outcome = "ok"
-                            else:
-                                record.failed(event)
-                                self._metrics.errors.inc(label_value=str(event.code))
-                            yield event
+                            streamed = [item.response for item in items if isinstance(item, AgentStreamed)]
+                            if streamed:
+                                now = time.monotonic()
+                                if relayed_any:
+                                    self._observe_tokens(len(streamed), now - last_at)
+                                else:
+                                    self._metrics.time_to_first_token.observe(now - record.arrived)
+                                    self._observe_first_tokens(len(streamed))
+                                last_at = now
+                                relayed_any = True
+                                record.responses += len(streamed)
+                                yield Relayed(controller.name, streamed)
+                            final = (
+                                None
+                                if len(streamed) == len(items)
+                                else next(item for item in items if not isinstance(item, AgentStreamed))
+                            )
+                            if final is not None:
+                                # A request the balancer ends itself still runs on its agent:
+                                # `finally` stops it there.
+                                ended = not isinstance(final, BalancerStopping)
+                                outcome = _final_outcome(controller, final, relayed_any)
+                                break
+                    finally:
+                        self._streaming.discard(mailbox)
+                        if not self._streaming:
+                            self._idle.set()
+                        if ended:
+                            controller.forget(request_id)
                         else:
-                            return
+                            # Client gone, item timeout or cancelled: stop the agent too.
+                            controller.stop_responding_to(request_id)
+                if isinstance(outcome, _DispatchAgain):
+                    continue
+                if isinstance(outcome, _RetryElsewhere):
+                    if failed_agent is None:
+                        # Once: a request that fails everywhere must not go round the cluster.
+                        failed_agent = controller
+                        logger.info(
+                            "agent %s failed a request before its first token (%s); retrying",
+                            controller.id,
+                            outcome.failure.description,
+                        )
+                        continue
+                    outcome = outcome.failure
+                if isinstance(outcome, RelayFinished):
+                    record.outcome = "ok"
+                else:
+                    record.failed(outcome)
+                    self._metrics.errors.inc(label_value=str(outcome.code))
+                yield outcome
+                return
             failure = _failed(RelayFailure.AGENT_GONE, "no agent could take the request")
             record.failed(failure)
             self._metrics.errors.inc(label_value=str(failure.code))
@@ -184,6 +234,17 @@ class RequestRelay:
         finally:
             self._metrics.requests.inc(label_value=record.outcome)
             record.finish()
+
+    def _observe_first_tokens(self, count: int) -> None:
+        self._metrics.tokens_generated.inc(count)
+        if count > 1:
+            # The first token's companions came with it: no gap.
+            self._metrics.inter_token_latency.observe(0.0, count - 1)
+
+    def _observe_tokens(self, count: int, gap_s: float) -> None:
+        self._metrics.tokens_generated.inc(count)
+        # Tokens that arrived together share the gap since the last ones.
+        self._metrics.inter_token_latency.observe(gap_s / count, count)
 
     @property
     def streaming(self) -> int:
@@ -204,83 +265,34 @@ class RequestRelay:
         for mailbox in list(self._streaming):
             mailbox.put(BalancerStopping())
 
-    async def _relay_from(
-        self, controller: AgentController, method: BalancerMethod, params: Any, arrived: float
-    ) -> AsyncGenerator[RelayEvent | _DispatchAgain | _RetryElsewhere, None]:
-        # Our own id on the agent socket: ids chosen by clients may collide.
-        request_id = f"{self._id_prefix}{next(self._request_numbers)}"
-        mailbox = controller.start_request(request_id, method, params)
-        self._streaming.add(mailbox)
-        self._idle.clear()
-        relayed_any = False
-        ended = False
-        last_at = arrived
-        try:
-            while True:
-                items = await mailbox.get_batch(self._item_timeout_s)
-                if items is None:
-                    controller.record_outcome(succeeded=False)
-                    yield _failed(
-                        RelayFailure.ITEM_TIMEOUT, f"the agent sent nothing for {self._item_timeout_s:g} s"
-                    )
-                    return
-                streamed = [item.response for item in items if isinstance(item, AgentStreamed)]
-                final = next((item for item in items if not isinstance(item, AgentStreamed)), None)
-                if streamed:
-                    now = time.monotonic()
-                    if not relayed_any:
-                        self._metrics.time_to_first_token.observe(now - arrived)
-                        if len(streamed) > 1:
-                            # The first token's companions came with it: no gap.
-                            self._metrics.inter_token_latency.observe(0.0, len(streamed) - 1)
-                    else:
-                        # Tokens that arrived together share the gap since the last ones.
-                        count = len(streamed)
-                        self._metrics.inter_token_latency.observe((now - last_at) / count, count)
-                    last_at = now
-                    relayed_any = True
-                    self._metrics.tokens_generated.inc(len(streamed))
-                    yield Relayed(controller.name, streamed)
-                if final is None:
-                    continue
-                # A request the balancer ends itself still runs on its agent: `finally` stops it there.
-                ended = not isinstance(final, BalancerStopping)
-                if isinstance(final, AgentFinished):
-                    controller.record_outcome(succeeded=True)
-                    yield RelayFinished(controller.name, final.response)
-                elif isinstance(final, BalancerStopping):
-                    yield _failed(RelayFailure.SHUTTING_DOWN, "the balancer is shutting down")
-                elif isinstance(final, AgentGone):
-                    if relayed_any:
-                        description = f"the connection to agent {controller.id} closed mid-stream"
-                        yield _failed(RelayFailure.AGENT_GONE, description)
-                    else:
-                        yield _DISPATCH_AGAIN
-                elif final.code == RpcErrorCode.NO_MODEL_LOADED and not relayed_any:
-                    # The agent is being reconfigured; another one (or this one,
-                    # once its status shows slots again) takes the request.
-                    controller.mark_unavailable()
-                    yield _DISPATCH_AGAIN
-                else:
-                    # The client's own mistakes (4xx) say nothing about the agent's health.
-                    code = _AGENT_ERROR_CODES.get(final.code, BalancerErrorCode.INTERNAL)
-                    controller.record_outcome(succeeded=code < BalancerErrorCode.INTERNAL)
-                    failure = _failed(RelayFailure.AGENT_ERROR, final.message, code)
-                    if code >= BalancerErrorCode.INTERNAL and not relayed_any:
-                        # The agent's fault, and the client has seen nothing yet: another agent may serve it.
-                        yield _RetryElsewhere(failure)
-                    else:
-                        yield failure
-                return
-        finally:
-            self._streaming.discard(mailbox)
-            if not self._streaming:
-                self._idle.set()
-            if ended:
-                controller.forget(request_id)
-            else:
-                # Client gone, item timeout or cancelled: stop the agent too.
-                controller.stop_responding_to(request_id)
+
+def _final_outcome(controller: AgentController, final: MailboxItem, relayed_any: bool) -> _DispatchOutcome:
+    """What the request's last message from its agent means for the client."""
+    if isinstance(final, AgentFinished):
+        controller.record_outcome(succeeded=True)
+        return RelayFinished(controller.name, final.response)
+    if isinstance(final, BalancerStopping):
+        return _failed(RelayFailure.SHUTTING_DOWN, "the balancer is shutting down")
+    if isinstance(final, AgentGone):
+        if relayed_any:
+            return _failed(
+                RelayFailure.AGENT_GONE, f"the connection to agent {controller.id} closed mid-stream"
+            )
+        return _DISPATCH_AGAIN
+    assert isinstance(final, AgentFailed)
+    if final.code == RpcErrorCode.NO_MODEL_LOADED and not relayed_any:
+        # The agent is being reconfigured; another one (or this one, once its
+        # status shows slots again) takes the request.
+        controller.mark_unavailable()
+        return _DISPATCH_AGAIN
+    # The client's own mistakes (4xx) say nothing about the agent's health.
+    code = _AGENT_ERROR_CODES.get(final.code, BalancerErrorCode.INTERNAL)
+    controller.record_outcome(succeeded=code < BalancerErrorCode.INTERNAL)
+    failure = _failed(RelayFailure.AGENT_ERROR, final.message, code)
+    if code >= BalancerErrorCode.INTERNAL and not relayed_any:
+        # The agent's fault, and the client has seen nothing yet: another agent may serve it.
+        return _RetryElsewhere(failure)
+    return failure
 
 
 class _DispatchAgain:
@@ -337,6 +349,9 @@ class _RequestRecord:
 
 
 _DISPATCH_AGAIN = _DispatchAgain()
+
+# How one dispatch to an agent ended.
+_DispatchOutcome = RelayFinished | RelayFailed | _DispatchAgain | _RetryElsewhere
 
 
 def _with_members(params: Any, members: dict[str, Any]) -> Any:
