@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import enum
 from collections import deque
+from collections.abc import Callable
 
 from paddler.balancer.agent_controller import AgentController
 from paddler.balancer.agent_controller_pool import AgentControllerPool
@@ -18,12 +19,41 @@ class BufferedRequestOutcome(enum.Enum):
     SHUTTING_DOWN = enum.auto()
 
 
+SlotAnswer = AgentControllerSlotGuard | BufferedRequestOutcome
+
+
+class BufferedWait:
+    """A request in the buffer: answered once, with a slot or an outcome, through `on_answer`."""
+
+    __slots__ = ("_manager", "_timer", "on_answer")
+
+    def __init__(self, manager: BufferedRequestManager, on_answer: Callable[[SlotAnswer], None]) -> None:
+        self._manager = manager
+        self.on_answer: Callable[[SlotAnswer], None] | None = on_answer
+        self._timer: asyncio.TimerHandle | None = None
+
+    def cancel(self) -> None:
+        """Leaves the buffer unanswered (the request was cancelled)."""
+        if self.on_answer is not None:
+            self.on_answer = None
+            self._manager._leave(self)
+
+    def _answer(self, answer: SlotAnswer) -> None:
+        on_answer, self.on_answer = self.on_answer, None
+        if self._timer is not None:
+            self._timer.cancel()
+        if on_answer is not None:
+            on_answer(answer)
+        elif isinstance(answer, AgentControllerSlotGuard):
+            answer.release()
+
+
 class BufferedRequestManager:
     def __init__(self, pool: AgentControllerPool, max_buffered_requests: int, timeout_s: float) -> None:
         self._pool = pool
         self._max_buffered_requests = max_buffered_requests
         self._timeout_s = timeout_s
-        self._waiters: deque[asyncio.Future[AgentControllerSlotGuard | BufferedRequestOutcome]] = deque()
+        self._waiters: deque[BufferedWait] = deque()
         self._shutting_down = False
         self.changes = ChangeNotifier()
         pool.on_capacity = self._hand_out_slots
@@ -32,10 +62,14 @@ class BufferedRequestManager:
     def buffered_requests_current(self) -> int:
         return len(self._waiters)
 
-    async def wait_for_slot(
-        self, avoid: AgentController | None = None
-    ) -> AgentControllerSlotGuard | BufferedRequestOutcome:
-        """A slot, on an agent other than `avoid` when one has a free slot now."""
+    def claim(
+        self, on_answer: Callable[[SlotAnswer], None], avoid: AgentController | None = None
+    ) -> SlotAnswer | BufferedWait:
+        """A slot now (on an agent other than `avoid` when one has a free slot), an outcome
+        now, or a place in the buffer that `on_answer` is called from, once, later.
+
+        Called from the event loop; the callback form spares a request its own task.
+        """
         if self._shutting_down:
             return BufferedRequestOutcome.SHUTTING_DOWN
         # Waiting requests go first: a newcomer never overtakes the queue.
@@ -47,57 +81,64 @@ class BufferedRequestManager:
         # (0 disables buffering).
         if len(self._waiters) >= self._max_buffered_requests:
             return BufferedRequestOutcome.TOO_MANY_BUFFERED_REQUESTS
-        loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[AgentControllerSlotGuard | BufferedRequestOutcome] = loop.create_future()
-        self._waiters.append(waiter)
+        wait = BufferedWait(self, on_answer)
+        self._waiters.append(wait)
+        # A timer handle: the wait is answered either way, by a slot or by the
+        # timeout, whichever comes first.
+        wait._timer = asyncio.get_running_loop().call_later(self._timeout_s, self._time_out, wait)
         self.changes.notify()
-        # A timer handle, not asyncio.timeout: the waiter is answered either way,
-        # by a slot or by the timeout, whichever comes first.
-        timer = loop.call_later(self._timeout_s, _answer, waiter, BufferedRequestOutcome.TIMEOUT)
+        return wait
+
+    async def wait_for_slot(self, avoid: AgentController | None = None) -> SlotAnswer:
+        """`claim` for a coroutine: a slot, on an agent other than `avoid` when one has a free slot now."""
+        answered: asyncio.Future[SlotAnswer] = asyncio.get_running_loop().create_future()
+
+        def answer(result: SlotAnswer) -> None:
+            if not answered.done():
+                answered.set_result(result)
+            elif isinstance(result, AgentControllerSlotGuard):
+                # The waiting task was cancelled before it left the buffer.
+                result.release()
+
+        claimed = self.claim(answer, avoid)
+        if not isinstance(claimed, BufferedWait):
+            return claimed
         try:
-            return await waiter
+            return await answered
         except asyncio.CancelledError:
-            held = _slot_held_by(waiter)
-            if held is not None:
-                held.release()
+            claimed.cancel()
+            # Handed a slot in the very step the waiting task was cancelled.
+            if answered.done() and not answered.cancelled():
+                held = answered.result()
+                if isinstance(held, AgentControllerSlotGuard):
+                    held.release()
             raise
-        finally:
-            timer.cancel()
-            if waiter in self._waiters:
-                self._waiters.remove(waiter)
-            self.changes.notify()
+
+    def _leave(self, wait: BufferedWait) -> None:
+        if wait._timer is not None:
+            wait._timer.cancel()
+        try:
+            self._waiters.remove(wait)
+        except ValueError:
+            return
+        self.changes.notify()
+
+    def _time_out(self, wait: BufferedWait) -> None:
+        self._leave(wait)
+        wait._answer(BufferedRequestOutcome.TIMEOUT)
 
     def _hand_out_slots(self) -> None:
         while self._waiters:
-            waiter = self._waiters[0]
-            if waiter.done():  # cancelled, about to leave the queue
-                self._waiters.popleft()
-                continue
             guard = self._pool.try_claim()
             if guard is None:
                 return
-            self._waiters.popleft()
-            waiter.set_result(guard)
+            wait = self._waiters.popleft()
+            self.changes.notify()
+            wait._answer(guard)
 
     def shut_down(self) -> None:
         self._shutting_down = True
         while self._waiters:
-            waiter = self._waiters.popleft()
-            _answer(waiter, BufferedRequestOutcome.SHUTTING_DOWN)
-
-
-def _answer(
-    waiter: asyncio.Future[AgentControllerSlotGuard | BufferedRequestOutcome], outcome: BufferedRequestOutcome
-) -> None:
-    if not waiter.done():
-        waiter.set_result(outcome)
-
-
-def _slot_held_by(
-    waiter: asyncio.Future[AgentControllerSlotGuard | BufferedRequestOutcome],
-) -> AgentControllerSlotGuard | None:
-    # Handed a slot in the very step the waiting task was cancelled.
-    if not waiter.done() or waiter.cancelled():
-        return None
-    result = waiter.result()
-    return result if isinstance(result, AgentControllerSlotGuard) else None
+            wait = self._waiters.popleft()
+            self.changes.notify()
+            wait._answer(BufferedRequestOutcome.SHUTTING_DOWN)

@@ -6,15 +6,21 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from contextlib import aclosing
 from typing import Any
 
 import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from paddler.balancer.request_limits import LimitExceeded, RequestLimits, limit_generation
-from paddler.balancer.request_relay import Relayed, RelayFailed, RelayFailure, RelayFinished, RequestRelay
-from paddler.balancer.trace_context import RequestTrace, continue_trace
+from paddler.balancer.request_relay import (
+    Relayed,
+    RelayFailed,
+    RelayFailure,
+    RelayFinished,
+    RelayHandle,
+    RequestRelay,
+)
+from paddler.balancer.trace_context import continue_trace
 from paddler.balancer.websocket_protocol import (
     TEXT_FRAMES,
     receive_in_batches,
@@ -56,7 +62,7 @@ class InferenceSocketEndpoint:
         traceparent = websocket.headers.get("traceparent")
         outgoing: deque[bytes] = deque()
         ready = asyncio.Event()
-        in_flight: dict[str, asyncio.Task[None]] = {}
+        in_flight: dict[str, RelayHandle] = {}
         write_loop = _batched_write_loop if text_frames_supported(websocket.scope) else _write_loop
         writer = asyncio.create_task(write_loop(websocket, outgoing, ready))
 
@@ -76,26 +82,24 @@ class InferenceSocketEndpoint:
             pass
         finally:
             # The client is gone: every one of its requests stops on its agent.
-            for task in in_flight.values():
-                task.cancel()
-            for task in list(in_flight.values()):
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            for request in list(in_flight.values()):
+                request.cancel()
+            in_flight.clear()
             writer.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await writer
 
     def _handle(
-        self, frame: str | bytes, send: Any, in_flight: dict[str, asyncio.Task[None]], traceparent: str | None
+        self, frame: str | bytes, send: Any, in_flight: dict[str, RelayHandle], traceparent: str | None
     ) -> None:
         decoded = decode_json(INFERENCE_SOCKET_CLIENT_MESSAGE, frame)
         if isinstance(decoded, InvalidBody):
             send(error_envelope(_request_id_of(frame), BalancerErrorCode.BAD_REQUEST, decoded.message))
             return
         if isinstance(decoded, NotificationEnvelope):
-            task = in_flight.get(decoded.Notification.StopRespondingTo)
-            if task is not None:
-                task.cancel()
+            stopped = in_flight.pop(decoded.Notification.StopRespondingTo, None)
+            if stopped is not None:
+                stopped.cancel()
             return
         request = decoded.Request
         if request.id in in_flight:
@@ -115,36 +119,47 @@ class InferenceSocketEndpoint:
         # Kept serialized while the request waits: a fraction of the memory of
         # the parsed objects, and sent to the agent as is.
         params = body.encode()
-        task = asyncio.create_task(self._serve(request.id, method, params, send, continue_trace(traceparent)))
-        in_flight[request.id] = task
-        # Only the id is kept alive by the callback, not the whole parsed request
-        # (it dominated the memory of a buffered request).
-        request_id = request.id
-        task.add_done_callback(lambda _: in_flight.pop(request_id, None))
+        # Only the id is kept by the sink, not the whole parsed request (it
+        # dominated the memory of a buffered request).
+        sink = _SocketSink(request.id, send, in_flight)
+        relayed = self._relay.start(method, params, continue_trace(traceparent), sink)
+        if not relayed.ended:  # a full buffer, say, ends it at once
+            in_flight[request.id] = relayed
 
-    async def _serve(
-        self, request_id: str, method: BalancerMethod, params: Any, send: Any, trace: RequestTrace
-    ) -> None:
-        async with aclosing(self._relay.relay(method, params, trace)) as events:
-            # The envelope around each streamed response is the same bytes every time:
-            # serialized once per serving agent, not once per token.
-            prefix = b""
-            prefix_agent: str | None = None
-            async for event in events:
-                if isinstance(event, Relayed):
-                    if not prefix or prefix_agent != event.generated_by:
-                        prefix_agent = event.generated_by
-                        prefix = envelope_prefix(request_id, prefix_agent)
-                    for response in event.responses:
-                        send(prefix + orjson.dumps(response) + b"}}")
-                elif isinstance(event, RelayFinished):
-                    send(response_envelope(request_id, event.generated_by, event.response))
-                elif isinstance(event, RelayFailed):
-                    string_response = _STRING_RESPONSES.get(event.reason)
-                    if string_response is not None:
-                        send(response_envelope(request_id, None, string_response))
-                    else:
-                        send(error_envelope(request_id, event.code, event.description))
+
+class _SocketSink:
+    """Writes one request's events to the socket, as Paddler's envelopes."""
+
+    __slots__ = ("_in_flight", "_prefix", "_prefix_agent", "_request_id", "_send")
+
+    def __init__(self, request_id: str, send: Any, in_flight: dict[str, RelayHandle]) -> None:
+        self._request_id = request_id
+        self._send = send
+        self._in_flight = in_flight
+        # The envelope around each streamed response is the same bytes every time:
+        # serialized once per serving agent, not once per token.
+        self._prefix = b""
+        self._prefix_agent: str | None = None
+
+    def relayed(self, event: Relayed) -> None:
+        if not self._prefix or self._prefix_agent != event.generated_by:
+            self._prefix_agent = event.generated_by
+            self._prefix = envelope_prefix(self._request_id, event.generated_by)
+        prefix, send = self._prefix, self._send
+        for response in event.responses:
+            send(prefix + orjson.dumps(response) + b"}}")
+
+    def ended(self, event: RelayFinished | RelayFailed) -> None:
+        self._in_flight.pop(self._request_id, None)
+        request_id = self._request_id
+        if isinstance(event, RelayFinished):
+            self._send(response_envelope(request_id, event.generated_by, event.response))
+            return
+        string_response = _STRING_RESPONSES.get(event.reason)
+        if string_response is not None:
+            self._send(response_envelope(request_id, None, string_response))
+        else:
+            self._send(error_envelope(request_id, event.code, event.description))
 
 
 async def _write_loop(websocket: WebSocket, outgoing: deque[bytes], ready: asyncio.Event) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,43 +45,44 @@ MailboxItem = AgentStreamed | AgentFinished | AgentFailed | AgentGone | Balancer
 
 
 class Mailbox:
-    __slots__ = ("_items", "_waiter", "response_kind")
+    """What the agent sent for one request, handed to its listener in batches:
+    everything that arrived during one event-loop step, in one call."""
+
+    __slots__ = ("_items", "_listener", "_scheduled", "response_kind")
 
     def __init__(self, response_kind: str) -> None:
         # "GeneratedToken" or "Embedding": the variant results are wrapped in.
         self.response_kind = response_kind
-        self._items: deque[MailboxItem] = deque()
-        self._waiter: asyncio.Future[None] | None = None
+        self._items: list[MailboxItem] = []
+        self._listener: Callable[[list[MailboxItem]], None] | None = None
+        self._scheduled = False
+
+    def listen(self, listener: Callable[[list[MailboxItem]], None]) -> None:
+        self._listener = listener
+        if self._items:
+            self._schedule()
+
+    def detach(self) -> None:
+        """No more deliveries: the request left this agent."""
+        self._listener = None
+        self._items.clear()
 
     def put(self, item: MailboxItem) -> None:
         self._items.append(item)
-        if self._waiter is not None:
-            _wake(self._waiter)
+        if self._listener is not None and not self._scheduled:
+            self._schedule()
 
-    async def get_batch(self, timeout_s: float) -> list[MailboxItem] | None:
-        """Everything that arrived since the last call, waiting up to `timeout_s` if nothing did.
+    def _schedule(self) -> None:
+        # Later in this loop step, not now: the rest of the agent's frame is
+        # delivered in the same call, and the listener never runs inside the
+        # agent socket's frame handling.
+        self._scheduled = True
+        asyncio.get_running_loop().call_soon(self._deliver)
 
-        None when nothing arrived in time.
-        """
-        if not self._items:
-            loop = asyncio.get_running_loop()
-            waiter: asyncio.Future[None] = loop.create_future()
-            self._waiter = waiter
-            # A timer handle rather than asyncio.timeout: this runs once per
-            # relayed batch, and the handle is a fraction of the cost.
-            timer = loop.call_later(timeout_s, _wake, waiter)
-            try:
-                await waiter
-            finally:
-                timer.cancel()
-                self._waiter = None
-            if not self._items:
-                return None
-        items = list(self._items)
-        self._items.clear()
-        return items
-
-
-def _wake(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
+    def _deliver(self) -> None:
+        self._scheduled = False
+        listener = self._listener
+        if listener is None or not self._items:
+            return
+        items, self._items = self._items, []
+        listener(items)

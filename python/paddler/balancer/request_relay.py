@@ -16,13 +16,18 @@ import time
 import uuid
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
 from paddler.balancer.agent_controller import AgentController
+from paddler.balancer.agent_controller_slot_guard import AgentControllerSlotGuard
 from paddler.balancer.balancer_metrics import BalancerMetrics
-from paddler.balancer.buffered_request_manager import BufferedRequestManager, BufferedRequestOutcome
+from paddler.balancer.buffered_request_manager import (
+    BufferedRequestManager,
+    BufferedRequestOutcome,
+    BufferedWait,
+)
 from paddler.balancer.mailbox import (
     AgentFailed,
     AgentFinished,
@@ -119,18 +124,26 @@ class RequestRelay:
         self._id_prefix = uuid.uuid4().hex[:8] + "-"
         self._request_numbers = itertools.count(1)
 
-    async def relay(
+    def start(
         self,
         method: BalancerMethod,
         params: Any,
-        trace: RequestTrace | None = None,
-    ) -> AsyncGenerator[RelayEvent, None]:
-        """Yields relayed responses, then one RelayFinished or RelayFailed.
+        trace: RequestTrace | None,
+        sink: RelaySink,
+    ) -> RelayHandle:
+        """Starts relaying one request; its events go to `sink`, from the event loop.
 
-        `trace` is this request's span on the balancer (its traceparent goes on
-        to the agent); without one, the HTTP request's (TraceContextMiddleware)
-        or a new trace. Closing the iterator early (client gone,
-        StopRespondingTo) tells the agent to stop and frees the slot.
+        `sink.relayed` gets responses as they arrive, then `sink.ended` gets one
+        RelayFinished or RelayFailed (possibly before this returns: a full
+        buffer, say). `trace` is this request's span on the balancer (its
+        traceparent goes on to the agent); without one, the HTTP request's
+        (TraceContextMiddleware) or a new trace. The handle's `cancel()`
+        (client gone, StopRespondingTo) tells the agent to stop and frees the
+        slot; `sink.ended` is not called then.
+
+        No task per request: the request moves on from callbacks (a slot
+        handed out, a batch from the agent, a timer), a fraction of the cost
+        of a task and two generators per request.
         """
         trace = trace or current_trace.get() or continue_trace(None)
         record = _RequestRecord(trace, time.monotonic())
@@ -142,109 +155,30 @@ class RequestRelay:
             attributes={"paddler.method": method.value},
         )
         params = _with_members(params, {"traceparent": trace.traceparent})
+        request = RelayHandle(self, method, params, record, sink)
+        request._dispatch()
+        return request
+
+    async def relay(
+        self,
+        method: BalancerMethod,
+        params: Any,
+        trace: RequestTrace | None = None,
+    ) -> AsyncGenerator[RelayEvent, None]:
+        """`start` for a coroutine: yields relayed responses, then one RelayFinished or RelayFailed.
+
+        Closing the iterator early (client gone) tells the agent to stop and frees the slot.
+        """
+        sink = _QueuedSink()
+        request = self.start(method, params, trace, sink)
         try:
-            # An agent that failed the request before its first token: the retry goes elsewhere if it can.
-            failed_agent: AgentController | None = None
-            for _ in range(_MAX_DISPATCHES):
-                claim = await self._buffered_requests.wait_for_slot(avoid=failed_agent)
-                if isinstance(claim, BufferedRequestOutcome):
-                    failure = _buffer_failure(claim)
-                    record.failed(failure)
-                    self._metrics.errors.inc(label_value=str(failure.code))
-                    yield failure
-                    return
-                self._metrics.queue_wait.observe(time.monotonic() - record.arrived)
-                controller = claim.controller
-                record.agent_id = controller.id
-                # One generator from the agent to the client, not two: this loop
-                # runs once per relayed batch, and each generator layer costs.
-                with claim:
-                    # Our own id on the agent socket: ids chosen by clients may collide.
-                    request_id = f"{self._id_prefix}{next(self._request_numbers)}"
-                    mailbox = controller.start_request(request_id, method, params)
-                    self._streaming.add(mailbox)
-                    self._idle.clear()
-                    relayed_any = False
-                    ended = False
-                    last_at = record.arrived
-                    try:
-                        while True:
-                            items = await mailbox.get_batch(self._item_timeout_s)
-                            if items is None:
-                                controller.record_outcome(succeeded=False)
-                                description = f"the agent sent nothing for {self._item_timeout_s:g} s"
-                                outcome: _DispatchOutcome = _failed(RelayFailure.ITEM_TIMEOUT, description)
-                                break
-                            streamed = [item.response for item in items if isinstance(item, AgentStreamed)]
-                            if streamed:
-                                now = time.monotonic()
-                                if relayed_any:
-                                    self._observe_tokens(len(streamed), now - last_at)
-                                else:
-                                    self._metrics.time_to_first_token.observe(now - record.arrived)
-                                    self._observe_first_tokens(len(streamed))
-                                last_at = now
-                                relayed_any = True
-                                record.responses += len(streamed)
-                                yield Relayed(controller.name, streamed)
-                            final = (
-                                None
-                                if len(streamed) == len(items)
-                                else next(item for item in items if not isinstance(item, AgentStreamed))
-                            )
-                            if final is not None:
-                                # A request the balancer ends itself still runs on its agent:
-                                # `finally` stops it there.
-                                ended = not isinstance(final, BalancerStopping)
-                                outcome = _final_outcome(controller, final, relayed_any)
-                                break
-                    finally:
-                        self._streaming.discard(mailbox)
-                        if not self._streaming:
-                            self._idle.set()
-                        if ended:
-                            controller.forget(request_id)
-                        else:
-                            # Client gone, item timeout or cancelled: stop the agent too.
-                            controller.stop_responding_to(request_id)
-                if isinstance(outcome, _DispatchAgain):
-                    continue
-                if isinstance(outcome, _RetryElsewhere):
-                    if failed_agent is None:
-                        # Once: a request that fails everywhere must not go round the cluster.
-                        failed_agent = controller
-                        logger.info(
-                            "agent %s failed a request before its first token (%s); retrying",
-                            controller.id,
-                            outcome.failure.description,
-                        )
-                        continue
-                    outcome = outcome.failure
-                if isinstance(outcome, RelayFinished):
-                    record.outcome = "ok"
-                else:
-                    record.failed(outcome)
-                    self._metrics.errors.inc(label_value=str(outcome.code))
-                yield outcome
-                return
-            failure = _failed(RelayFailure.AGENT_GONE, "no agent could take the request")
-            record.failed(failure)
-            self._metrics.errors.inc(label_value=str(failure.code))
-            yield failure
+            while True:
+                for event in await sink.take():
+                    yield event
+                    if not isinstance(event, Relayed):
+                        return
         finally:
-            self._metrics.requests.inc(label_value=record.outcome)
-            record.finish()
-
-    def _observe_first_tokens(self, count: int) -> None:
-        self._metrics.tokens_generated.inc(count)
-        if count > 1:
-            # The first token's companions came with it: no gap.
-            self._metrics.inter_token_latency.observe(0.0, count - 1)
-
-    def _observe_tokens(self, count: int, gap_s: float) -> None:
-        self._metrics.tokens_generated.inc(count)
-        # Tokens that arrived together share the gap since the last ones.
-        self._metrics.inter_token_latency.observe(gap_s / count, count)
+            request.cancel()
 
     @property
     def streaming(self) -> int:
@@ -264,6 +198,247 @@ class RequestRelay:
         """Ends every streaming request now, each with a clear error (and its agent told to stop)."""
         for mailbox in list(self._streaming):
             mailbox.put(BalancerStopping())
+
+
+class RelaySink(Protocol):
+    def relayed(self, event: Relayed) -> None: ...
+
+    def ended(self, event: RelayFinished | RelayFailed) -> None: ...
+
+
+class RelayHandle:
+    """One request on its way: waiting for a slot, streaming from an agent, or ended."""
+
+    __slots__ = (
+        "_claim",
+        "_controller",
+        "_dispatches",
+        "_failed_agent",
+        "_last_at",
+        "_mailbox",
+        "_method",
+        "_params",
+        "_record",
+        "_relay",
+        "_relayed_any",
+        "_request_id",
+        "_sink",
+        "_timer",
+        "_wait",
+        "ended",
+    )
+
+    def __init__(
+        self,
+        relay: RequestRelay,
+        method: BalancerMethod,
+        params: Any,
+        record: _RequestRecord,
+        sink: RelaySink,
+    ) -> None:
+        self._relay = relay
+        self._method = method
+        self._params = params
+        self._record = record
+        self._sink = sink
+        self._dispatches = 0
+        # An agent that failed the request before its first token: the retry goes elsewhere if it can.
+        self._failed_agent: AgentController | None = None
+        self._wait: BufferedWait | None = None
+        self._claim: AgentControllerSlotGuard | None = None
+        self._controller: AgentController | None = None
+        self._mailbox: Mailbox | None = None
+        self._request_id = ""
+        self._timer: asyncio.TimerHandle | None = None
+        self._relayed_any = False
+        self._last_at = 0.0
+        self.ended = False
+
+    def cancel(self) -> None:
+        """The client is gone or asked to stop: the agent stops too, nothing more is sent."""
+        if self.ended:
+            return
+        if self._wait is not None:
+            self._wait.cancel()
+            self._wait = None
+        self._leave_agent(finished_on_agent=False)
+        self._close()
+
+    # -- waiting for a slot ----------------------------------------------
+
+    def _dispatch(self) -> None:
+        if self._dispatches == _MAX_DISPATCHES:
+            self._end(_failed(RelayFailure.AGENT_GONE, "no agent could take the request"))
+            return
+        self._dispatches += 1
+        claimed = self._relay._buffered_requests.claim(self._on_slot, self._failed_agent)
+        if isinstance(claimed, BufferedWait):
+            self._wait = claimed
+        else:
+            self._on_slot(claimed)
+
+    def _on_slot(self, claimed: AgentControllerSlotGuard | BufferedRequestOutcome) -> None:
+        self._wait = None
+        if isinstance(claimed, BufferedRequestOutcome):
+            self._end(_buffer_failure(claimed))
+            return
+        relay = self._relay
+        record = self._record
+        now = time.monotonic()
+        relay._metrics.queue_wait.observe(now - record.arrived)
+        controller = claimed.controller
+        record.agent_id = controller.id
+        self._claim = claimed
+        self._controller = controller
+        # Our own id on the agent socket: ids chosen by clients may collide.
+        self._request_id = f"{relay._id_prefix}{next(relay._request_numbers)}"
+        mailbox = controller.start_request(self._request_id, self._method, self._params)
+        self._mailbox = mailbox
+        relay._streaming.add(mailbox)
+        relay._idle.clear()
+        self._relayed_any = False
+        # The item timeout counts from here until the first token, then between tokens.
+        self._last_at = now
+        self._timer = asyncio.get_running_loop().call_later(relay._item_timeout_s, self._check_silence)
+        mailbox.listen(self._on_items)
+
+    # -- streaming from the agent ------------------------------------------
+
+    def _on_items(self, items: list[MailboxItem]) -> None:
+        controller = self._controller
+        assert controller is not None
+        streamed = [item.response for item in items if isinstance(item, AgentStreamed)]
+        if streamed:
+            now = time.monotonic()
+            metrics = self._relay._metrics
+            count = len(streamed)
+            metrics.tokens_generated.inc(count)
+            if self._relayed_any:
+                # Tokens that arrived together share the gap since the last ones.
+                metrics.inter_token_latency.observe((now - self._last_at) / count, count)
+            else:
+                metrics.time_to_first_token.observe(now - self._record.arrived)
+                if count > 1:
+                    # The first token's companions came with it: no gap.
+                    metrics.inter_token_latency.observe(0.0, count - 1)
+            self._last_at = now
+            self._relayed_any = True
+            self._record.responses += count
+            self._sink.relayed(Relayed(controller.name, streamed))
+            if self.ended:  # the sink cancelled the request
+                return
+        if len(streamed) == len(items):
+            return
+        final = next(item for item in items if not isinstance(item, AgentStreamed))
+        # Judged before the slot is released: an agent found unavailable or
+        # failing must not be handed that slot's next request.
+        outcome = _final_outcome(controller, final, self._relayed_any)
+        # A request the balancer ends itself still runs on its agent: stop it there.
+        self._leave_agent(finished_on_agent=not isinstance(final, BalancerStopping))
+        self._conclude(outcome)
+
+    def _check_silence(self) -> None:
+        # One timer per request, moved on only when it fires: cheaper than a
+        # new timer for every batch of tokens.
+        self._timer = None
+        timeout_s = self._relay._item_timeout_s
+        silent_s = time.monotonic() - self._last_at
+        if silent_s < timeout_s:
+            self._timer = asyncio.get_running_loop().call_later(timeout_s - silent_s, self._check_silence)
+            return
+        assert self._controller is not None
+        self._controller.record_outcome(succeeded=False)
+        self._leave_agent(finished_on_agent=False)
+        self._conclude(_failed(RelayFailure.ITEM_TIMEOUT, f"the agent sent nothing for {timeout_s:g} s"))
+
+    def _leave_agent(self, finished_on_agent: bool) -> None:
+        """Done with the agent that has the request, if any: forgotten there, or told to stop."""
+        mailbox = self._mailbox
+        if mailbox is None:
+            return
+        self._mailbox = None
+        mailbox.detach()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        relay = self._relay
+        relay._streaming.discard(mailbox)
+        if not relay._streaming:
+            relay._idle.set()
+        assert self._controller is not None
+        assert self._claim is not None
+        if finished_on_agent:
+            self._controller.forget(self._request_id)
+        else:
+            # Client gone, item timeout or shutdown: stop the agent too.
+            self._controller.stop_responding_to(self._request_id)
+        # The slot is free before the client hears the end.
+        self._claim.release()
+        self._claim = None
+
+    def _conclude(self, outcome: _DispatchOutcome) -> None:
+        if isinstance(outcome, _DispatchAgain):
+            self._dispatch()
+            return
+        if isinstance(outcome, _RetryElsewhere):
+            if self._failed_agent is None:
+                # Once: a request that fails everywhere must not go round the cluster.
+                self._failed_agent = self._controller
+                logger.info(
+                    "agent %s failed a request before its first token (%s); retrying",
+                    self._record.agent_id,
+                    outcome.failure.description,
+                )
+                self._dispatch()
+                return
+            outcome = outcome.failure
+        self._end(outcome)
+
+    def _end(self, event: RelayFinished | RelayFailed) -> None:
+        if isinstance(event, RelayFinished):
+            self._record.outcome = "ok"
+        else:
+            self._record.failed(event)
+            self._relay._metrics.errors.inc(label_value=str(event.code))
+        self._close()
+        self._sink.ended(event)
+
+    def _close(self) -> None:
+        self.ended = True
+        self._relay._metrics.requests.inc(label_value=self._record.outcome)
+        self._record.finish()
+
+
+class _QueuedSink:
+    """Events kept for a coroutine that takes them in batches (RequestRelay.relay)."""
+
+    __slots__ = ("_events", "_waiter")
+
+    def __init__(self) -> None:
+        self._events: list[RelayEvent] = []
+        self._waiter: asyncio.Future[None] | None = None
+
+    def relayed(self, event: Relayed) -> None:
+        self._add(event)
+
+    def ended(self, event: RelayFinished | RelayFailed) -> None:
+        self._add(event)
+
+    def _add(self, event: RelayEvent) -> None:
+        self._events.append(event)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def take(self) -> list[RelayEvent]:
+        if not self._events:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        events, self._events = self._events, []
+        return events
 
 
 def _final_outcome(controller: AgentController, final: MailboxItem, relayed_any: bool) -> _DispatchOutcome:
