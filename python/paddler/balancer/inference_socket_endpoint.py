@@ -28,18 +28,15 @@ from paddler.balancer.websocket_protocol import (
     text_frames_supported,
 )
 from paddler.protocol.agent_socket import BalancerMethod
-from paddler.protocol.body_validation import InvalidBody, decode_json
+from paddler.protocol.body_validation import InvalidBody
+from paddler.protocol.inference_request import ContinueFromConversationHistoryParams
 from paddler.protocol.inference_response import (
     BalancerErrorCode,
     envelope_prefix,
     error_envelope,
     response_envelope,
 )
-from paddler.protocol.inference_socket_message import (
-    INFERENCE_SOCKET_CLIENT_MESSAGE,
-    ContinueFromConversationHistory,
-    NotificationEnvelope,
-)
+from paddler.protocol.inference_socket_message import SocketStop, decode_inference_socket_message
 
 logger = logging.getLogger(__name__)
 
@@ -92,26 +89,24 @@ class InferenceSocketEndpoint:
     def _handle(
         self, frame: str | bytes, send: Any, in_flight: dict[str, RelayHandle], traceparent: str | None
     ) -> None:
-        decoded = decode_json(INFERENCE_SOCKET_CLIENT_MESSAGE, frame)
-        if isinstance(decoded, InvalidBody):
-            send(error_envelope(_request_id_of(frame), BalancerErrorCode.BAD_REQUEST, decoded.message))
+        request = decode_inference_socket_message(frame)
+        if isinstance(request, InvalidBody):
+            send(error_envelope(_request_id_of(frame), BalancerErrorCode.BAD_REQUEST, request.message))
             return
-        if isinstance(decoded, NotificationEnvelope):
-            stopped = in_flight.pop(decoded.Notification.StopRespondingTo, None)
+        if isinstance(request, SocketStop):
+            stopped = in_flight.pop(request.request_id, None)
             if stopped is not None:
                 stopped.cancel()
             return
-        request = decoded.Request
         if request.id in in_flight:
             description = f"request id {request.id!r} is already in flight"
             send(error_envelope(request.id, BalancerErrorCode.BAD_REQUEST, description))
             return
-        if isinstance(request.request, ContinueFromConversationHistory):
+        if isinstance(request.params, ContinueFromConversationHistoryParams):
             method = BalancerMethod.CONTINUE_FROM_CONVERSATION_HISTORY
-            limited = limit_generation(request.request.ContinueFromConversationHistory, self._limits)
         else:
             method = BalancerMethod.CONTINUE_FROM_RAW_PROMPT
-            limited = limit_generation(request.request.ContinueFromRawPrompt, self._limits)
+        limited = limit_generation(request.params, self._limits)
         if isinstance(limited, LimitExceeded):
             send(error_envelope(request.id, BalancerErrorCode.BAD_REQUEST, limited.message))
             return

@@ -7,10 +7,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from pydantic import Field, Tag, TypeAdapter
+import orjson
+from pydantic import Field, Tag, TypeAdapter, ValidationError
 
+from paddler.protocol.body_validation import InvalidBody, decode_json
 from paddler.protocol.inference_request import (
     ContinueFromConversationHistoryParams,
     ContinueFromRawPromptParams,
@@ -58,3 +61,74 @@ InferenceSocketClientMessage = Annotated[
 INFERENCE_SOCKET_CLIENT_MESSAGE: TypeAdapter[RequestEnvelope | NotificationEnvelope] = TypeAdapter(
     InferenceSocketClientMessage
 )
+
+
+@dataclass(frozen=True, slots=True)
+class SocketRequest:
+    """A generation request from the socket: its client's id and its params."""
+
+    id: str
+    params: ContinueFromConversationHistoryParams | ContinueFromRawPromptParams
+
+
+@dataclass(frozen=True, slots=True)
+class SocketStop:
+    """StopRespondingTo: the client no longer wants `request_id`."""
+
+    request_id: str
+
+
+_PARAMS: dict[str, TypeAdapter[ContinueFromConversationHistoryParams | ContinueFromRawPromptParams]] = {
+    "ContinueFromConversationHistory": TypeAdapter(ContinueFromConversationHistoryParams),
+    "ContinueFromRawPrompt": TypeAdapter(ContinueFromRawPromptParams),
+}
+
+
+def decode_inference_socket_message(frame: str | bytes) -> SocketRequest | SocketStop | InvalidBody:
+    """One client message, validated with exactly the rules of INFERENCE_SOCKET_CLIENT_MESSAGE.
+
+    A well-formed request takes a fast path: the envelope is checked by hand
+    and only its params go through pydantic, as Python values. Validating the
+    whole frame as JSON went through the externally tagged unions' callable
+    discriminators, which made pydantic build Python objects of the frame
+    anyway, at two to four times the cost; it was a fifth of the balancer's
+    CPU time per dispatch. Strict validation of plain JSON values accepts no
+    more than strict JSON validation does, so anything the fast path refuses
+    goes through the full adapter, which accepts or names the problem.
+    """
+    fast = _fast_request(frame)
+    if fast is not None:
+        return fast
+    decoded = decode_json(INFERENCE_SOCKET_CLIENT_MESSAGE, frame)
+    if isinstance(decoded, InvalidBody):
+        return decoded
+    if isinstance(decoded, NotificationEnvelope):
+        return SocketStop(decoded.Notification.StopRespondingTo)
+    body = decoded.Request.request
+    if isinstance(body, ContinueFromConversationHistory):
+        return SocketRequest(decoded.Request.id, body.ContinueFromConversationHistory)
+    return SocketRequest(decoded.Request.id, body.ContinueFromRawPrompt)
+
+
+def _fast_request(frame: str | bytes) -> SocketRequest | None:
+    try:
+        message: Any = orjson.loads(frame)
+    except orjson.JSONDecodeError:
+        return None
+    if type(message) is not dict or len(message) != 1:
+        return None
+    request = message.get("Request")
+    if type(request) is not dict or len(request) != 2:
+        return None
+    request_id = request.get("id")
+    body = request.get("request")
+    if type(request_id) is not str or not request_id or type(body) is not dict or len(body) != 1:
+        return None
+    ((kind, params),) = body.items()
+    adapter = _PARAMS.get(kind)
+    if adapter is None or type(params) is not dict:
+        return None
+    try:
+        return SocketRequest(request_id, adapter.validate_python(params))
+    except ValidationError:
+        return None
