@@ -22,10 +22,10 @@ _random = random.Random()
 def child_traceparent(incoming: str | None) -> str:
     match = _TRACEPARENT.match(incoming.strip().lower()) if incoming else None
     if match and match.group(1) != _INVALID_TRACE_ID and match.group(2) != _INVALID_PARENT_ID:
-        trace_id, flags = match.group(1), match.group(3)
-    else:
-        trace_id, flags = f"{_random.getrandbits(128):032x}", "01"
-    return f"00-{trace_id}-{_random.getrandbits(64):016x}-{flags}"
+        return f"00-{match.group(1)}-{_random.getrandbits(64):016x}-{match.group(3)}"
+    # A new trace: its id and our span id from one draw (this runs per request).
+    ids = f"{_random.getrandbits(192):048x}"
+    return f"00-{ids[:32]}-{ids[32:]}-01"
 
 
 def parent_span_id_of(incoming: str | None) -> str | None:
@@ -51,6 +51,8 @@ class RequestTrace:
 
 def continue_trace(incoming: str | None) -> RequestTrace:
     """The balancer's span for a request that came with `incoming` (a traceparent header or None)."""
+    if not incoming:
+        return RequestTrace(child_traceparent(None), None)
     return RequestTrace(child_traceparent(incoming), parent_span_id_of(incoming))
 
 
