@@ -19,11 +19,13 @@ description, or an HTTP error status with a body). The report:
   — must be 0;
 - hung: no end within the hang deadline (far above every timeout of the balancer) — must be 0;
 - death_to_error_ms p50/p99: from an agent's SIGKILL to the error line of each request that
-  was streaming from it (error code 502).
+  was streaming from it (error code 502);
+- unexplained_502: streams that ended with 502 naming an agent that had not been killed — must
+  be 0.
 
     python bench/chaos.py [--seconds 60] [--agents 3] [--clients 6]
 
-Ends with: sent=N completed=N failed_with_error=N lost=N hung=N death_to_error_p99_ms=X
+Ends with: sent=N completed=N failed_with_error=N lost=N hung=N death_to_error_p99_ms=X unexplained_502=N
 """
 
 from __future__ import annotations
@@ -75,6 +77,8 @@ class Outcomes:
     hung: int = 0
     # (time of the error, generated_by of the stream's tokens) for 502s after tokens.
     agent_errors: list[tuple[float, str | None]] = field(default_factory=list)
+    # 502s after tokens from an agent that had not been killed.
+    unexplained_502: int = 0
 
     @property
     def failed_with_error(self) -> int:
@@ -89,9 +93,7 @@ class Cluster:
     inference_addr: str = field(default_factory=lambda: f"127.0.0.1:{free_port()}")
     balancer: asyncio.subprocess.Process | None = None
     agent_processes: dict[str, asyncio.subprocess.Process | None] = field(default_factory=dict)
-    # name -> agent id as the balancer lists it (generated_by in token lines).
-    agent_ids: dict[str, str] = field(default_factory=dict)
-    # (time of the SIGKILL, the killed agent's id).
+    # (time of the SIGKILL, the killed agent's --name: what token lines carry as generated_by).
     kills: list[tuple[float, str]] = field(default_factory=list)
 
     async def _spawn(self, name: str, *args: str) -> asyncio.subprocess.Process:
@@ -144,11 +146,8 @@ class Cluster:
         process = self.agent_processes[name]
         if process is None or process.returncode is not None:
             return
-        # A restarted agent has a new id: the one its streams carry now is read before the kill.
-        with contextlib.suppress(httpx.TransportError):
-            await self.serving()
         process.kill()
-        self.kills.append((time.monotonic(), self.agent_ids.get(name, name)))
+        self.kills.append((time.monotonic(), name))
         await process.wait()
         self.agent_processes[name] = None
 
@@ -156,8 +155,6 @@ class Cluster:
         async with httpx.AsyncClient() as http:
             response = await http.get(f"http://{self.management_addr}/api/v1/agents")
         agents: list[dict[str, Any]] = response.json()["agents"]
-        for agent in agents:
-            self.agent_ids[agent["name"]] = agent["id"]
         return [a for a in agents if a["state_application_status"] == "Applied" and a["slots_total"]]
 
     async def wait_serving(self, count: int, timeout_s: float = 60.0) -> None:
@@ -264,14 +261,18 @@ async def chaos(cluster: Cluster, seconds: float, rng: random.Random) -> None:
         await cluster.start_agent(name)
 
 
-def death_to_error_ms(cluster: Cluster, outcomes: Outcomes) -> list[float]:
-    """For each 502 after tokens, the time since the SIGKILL of the agent that streamed them."""
+def death_to_error_ms(cluster: Cluster, outcomes: Outcomes) -> tuple[list[float], int]:
+    """For each 502 after tokens, the time since the SIGKILL of the agent that streamed them;
+    and how many such 502s name an agent that had not been killed (there should be none)."""
     delays = []
+    unexplained = 0
     for at, generated_by in outcomes.agent_errors:
-        kills = [killed for killed, agent_id in cluster.kills if agent_id == generated_by and killed <= at]
+        kills = [killed for killed, name in cluster.kills if name == generated_by and killed <= at]
         if kills:
             delays.append((at - kills[-1]) * 1000)
-    return delays
+        else:
+            unexplained += 1
+    return delays, unexplained
 
 
 async def run(seconds: float, agents: int, clients: int, seed: int) -> Outcomes:
@@ -308,7 +309,7 @@ async def run(seconds: float, agents: int, clients: int, seed: int) -> Outcomes:
             await asyncio.gather(*loops)
             with contextlib.suppress(httpx.TransportError):
                 await cluster.serving()
-            delays = death_to_error_ms(cluster, outcomes)
+            delays, outcomes.unexplained_502 = death_to_error_ms(cluster, outcomes)
             report(outcomes, cluster, delays, seconds)
             return outcomes
         finally:
@@ -330,10 +331,13 @@ def report(outcomes: Outcomes, cluster: Cluster, delays: list[float], seconds: f
     p50 = statistics.median(delays) if delays else 0.0
     p99 = sorted(delays)[max(0, int(len(delays) * 0.99) - 1)] if delays else 0.0
     print(f"agent death to its clients' error: {len(delays)} requests, p50 {p50:.0f} ms, p99 {p99:.0f} ms")
+    unexplained = outcomes.unexplained_502
+    if unexplained:
+        print(f"UNEXPLAINED: {unexplained} streams ended with 502 from an agent that was not killed")
     print(
         f"sent={outcomes.sent} completed={outcomes.completed} "
         f"failed_with_error={outcomes.failed_with_error} lost={len(outcomes.lost)} hung={outcomes.hung} "
-        f"death_to_error_p99_ms={p99:.0f}"
+        f"death_to_error_p99_ms={p99:.0f} unexplained_502={unexplained}"
     )
 
 
@@ -345,7 +349,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     outcomes = uvloop.run(run(args.seconds, args.agents, args.clients, args.seed))
-    return 0 if not outcomes.lost and not outcomes.hung else 1
+    return 0 if not outcomes.lost and not outcomes.hung and not outcomes.unexplained_502 else 1
 
 
 if __name__ == "__main__":

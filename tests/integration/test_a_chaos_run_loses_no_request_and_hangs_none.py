@@ -9,5 +9,6 @@ async def test_a_chaos_run_loses_no_request_and_hangs_none() -> None:
     assert run.returncode == 0, run.report
     assert run.figures["lost"] == "0", run.report
     assert run.figures["hung"] == "0", run.report
+    assert run.figures["unexplained_502"] == "0", run.report
     assert int(run.figures["sent"]) > 0, run.report
     assert int(run.figures["completed"]) > 0, run.report
