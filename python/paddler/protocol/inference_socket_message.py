@@ -99,6 +99,11 @@ def decode_inference_socket_message(frame: str | bytes) -> SocketRequest | Socke
     fast = _fast_request(frame)
     if fast is not None:
         return fast
+    return decode_with_the_full_adapter(frame)
+
+
+def decode_with_the_full_adapter(frame: str | bytes) -> SocketRequest | SocketStop | InvalidBody:
+    """The reference: the whole frame through INFERENCE_SOCKET_CLIENT_MESSAGE."""
     decoded = decode_json(INFERENCE_SOCKET_CLIENT_MESSAGE, frame)
     if isinstance(decoded, InvalidBody):
         return decoded

@@ -8,15 +8,10 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from paddler.protocol.body_validation import InvalidBody, decode_json
 from paddler.protocol.inference_socket_message import (
-    INFERENCE_SOCKET_CLIENT_MESSAGE,
-    ContinueFromConversationHistory,
-    NotificationEnvelope,
-    SocketRequest,
-    SocketStop,
     _fast_request,
     decode_inference_socket_message,
+    decode_with_the_full_adapter,
 )
 from tests.integration.json_strategies import json_values
 
@@ -54,24 +49,12 @@ frames = st.builds(
 )
 
 
-def full_adapter(frame: bytes) -> SocketRequest | SocketStop | InvalidBody:
-    decoded = decode_json(INFERENCE_SOCKET_CLIENT_MESSAGE, frame)
-    if isinstance(decoded, InvalidBody):
-        return decoded
-    if isinstance(decoded, NotificationEnvelope):
-        return SocketStop(decoded.Notification.StopRespondingTo)
-    body = decoded.Request.request
-    if isinstance(body, ContinueFromConversationHistory):
-        return SocketRequest(decoded.Request.id, body.ContinueFromConversationHistory)
-    return SocketRequest(decoded.Request.id, body.ContinueFromRawPrompt)
-
-
 @settings(max_examples=400, deadline=None)
 @given(frames)
 def test_the_socket_fast_decoder_agrees_with_the_full_adapter(message: dict[str, Any]) -> None:
     frame = orjson.dumps(message)
 
-    assert decode_inference_socket_message(frame) == full_adapter(frame)
+    assert decode_inference_socket_message(frame) == decode_with_the_full_adapter(frame)
 
 
 WELL_FORMED = [
@@ -100,4 +83,4 @@ def test_well_formed_requests_of_both_kinds_take_the_fast_path_with_the_same_par
         frame = orjson.dumps({"Request": {"id": "r1", "request": {kind: body}}})
 
         assert _fast_request(frame) is not None
-        assert decode_inference_socket_message(frame) == full_adapter(frame)
+        assert decode_inference_socket_message(frame) == decode_with_the_full_adapter(frame)
