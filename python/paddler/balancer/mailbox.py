@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, but never changed: one is built per token or per request on the
+# balancer's hot path, and a frozen dataclass costs ~250 ns more per field to build.
+@dataclass(slots=True)
 class AgentStreamed:
     """A non-final message: a token, or one embedding. `response` is the
     response variant the client gets, e.g. {"GeneratedToken": {"ContentToken": "x"}}."""
@@ -16,14 +18,14 @@ class AgentStreamed:
     response: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AgentFinished:
     """The final message: the last response variant, e.g. {"GeneratedToken": {"Done": ...}}."""
 
     response: Any
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AgentFailed:
     """A JSON-RPC error from the agent."""
 

@@ -75,7 +75,9 @@ _AGENT_ERROR_CODES: dict[int, int] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, but never changed: one is built per token or per request on the
+# balancer's hot path, and a frozen dataclass costs ~250 ns more per field to build.
+@dataclass(slots=True)
 class Relayed:
     """Non-final responses (tokens, embeddings), in arrival order."""
 
@@ -84,13 +86,13 @@ class Relayed:
     responses: list[dict[str, Any]]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RelayFinished:
     generated_by: str | None
     response: Any
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RelayFailed:
     reason: RelayFailure
     code: int

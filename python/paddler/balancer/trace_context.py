@@ -36,7 +36,9 @@ def parent_span_id_of(incoming: str | None) -> str | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, but never changed: one is built per token or per request on the
+# balancer's hot path, and a frozen dataclass costs ~250 ns more per field to build.
+@dataclass(slots=True)
 class RequestTrace:
     """The balancer's span of one request: `traceparent` names it (and goes to the
     agent and back to the client), `parent_span_id` is the caller's span, if any."""

@@ -63,7 +63,9 @@ INFERENCE_SOCKET_CLIENT_MESSAGE: TypeAdapter[RequestEnvelope | NotificationEnvel
 )
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, but never changed: one is built per token or per request on the
+# balancer's hot path, and a frozen dataclass costs ~250 ns more per field to build.
+@dataclass(slots=True)
 class SocketRequest:
     """A generation request from the socket: its client's id and its params."""
 
