@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import orjson
@@ -71,6 +71,9 @@ class SocketRequest:
 
     id: str
     params: ContinueFromConversationHistoryParams | ContinueFromRawPromptParams
+    # The params as the client sent them, when the fast path validated them: they can go to
+    # the agent as they are, which validates them with the same model.
+    sent: dict[str, Any] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +139,6 @@ def _fast_request(frame: str | bytes) -> SocketRequest | None:
     if adapter is None or type(params) is not dict:
         return None
     try:
-        return SocketRequest(request_id, adapter.validate_python(params))
+        return SocketRequest(request_id, adapter.validate_python(params), params)
     except ValidationError:
         return None
