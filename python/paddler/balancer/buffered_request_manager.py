@@ -68,7 +68,8 @@ class BufferedRequestManager:
         """A slot now (on an agent other than `avoid` when one has a free slot), an outcome
         now, or a place in the buffer that `on_answer` is called from, once, later.
 
-        Called from the event loop; the callback form spares a request its own task.
+        Called from the event loop; the callback form spares a request its own task
+        (RequestRelay moves each request on from callbacks).
         """
         if self._shutting_down:
             return BufferedRequestOutcome.SHUTTING_DOWN
@@ -88,31 +89,6 @@ class BufferedRequestManager:
         wait._timer = asyncio.get_running_loop().call_later(self._timeout_s, self._time_out, wait)
         self.changes.notify()
         return wait
-
-    async def wait_for_slot(self, avoid: AgentController | None = None) -> SlotAnswer:
-        """`claim` for a coroutine: a slot, on an agent other than `avoid` when one has a free slot now."""
-        answered: asyncio.Future[SlotAnswer] = asyncio.get_running_loop().create_future()
-
-        def answer(result: SlotAnswer) -> None:
-            if not answered.done():
-                answered.set_result(result)
-            elif isinstance(result, AgentControllerSlotGuard):
-                # The waiting task was cancelled before it left the buffer.
-                result.release()
-
-        claimed = self.claim(answer, avoid)
-        if not isinstance(claimed, BufferedWait):
-            return claimed
-        try:
-            return await answered
-        except asyncio.CancelledError:
-            claimed.cancel()
-            # Handed a slot in the very step the waiting task was cancelled.
-            if answered.done() and not answered.cancelled():
-                held = answered.result()
-                if isinstance(held, AgentControllerSlotGuard):
-                    held.release()
-            raise
 
     def _leave(self, wait: BufferedWait) -> None:
         if wait._timer is not None:

@@ -5,7 +5,25 @@ import orjson
 from paddler.balancer.agent_controller import AgentController
 from paddler.balancer.agent_controller_pool import AgentControllerPool
 from paddler.balancer.agent_controller_slot_guard import AgentControllerSlotGuard
-from paddler.balancer.buffered_request_manager import BufferedRequestManager, BufferedRequestOutcome
+from paddler.balancer.buffered_request_manager import (
+    BufferedRequestManager,
+    BufferedRequestOutcome,
+    BufferedWait,
+    SlotAnswer,
+)
+
+
+async def wait_for_slot(manager: BufferedRequestManager) -> SlotAnswer:
+    """The manager's callback answer, awaited; cancelling the await leaves the buffer."""
+    answered: asyncio.Future[SlotAnswer] = asyncio.get_running_loop().create_future()
+    claimed = manager.claim(answered.set_result)
+    if not isinstance(claimed, BufferedWait):
+        return claimed
+    try:
+        return await answered
+    except asyncio.CancelledError:
+        claimed.cancel()
+        raise
 
 
 def agent_with_slots(pool: AgentControllerPool, agent_id: str, slots: int) -> AgentController:
@@ -22,7 +40,7 @@ async def test_a_free_slot_is_claimed_at_once() -> None:
     manager = BufferedRequestManager(pool, max_buffered_requests=1, timeout_s=1)
     agent_with_slots(pool, "a", 1)
 
-    claim = await manager.wait_for_slot()
+    claim = await wait_for_slot(manager)
 
     assert isinstance(claim, AgentControllerSlotGuard)
     assert claim.controller.slots_claimed == 1
@@ -32,12 +50,12 @@ async def test_waiters_get_released_slots_first_in_first_out() -> None:
     pool = AgentControllerPool()
     manager = BufferedRequestManager(pool, max_buffered_requests=2, timeout_s=5)
     agent_with_slots(pool, "a", 1)
-    first_claim = await manager.wait_for_slot()
+    first_claim = await wait_for_slot(manager)
     assert isinstance(first_claim, AgentControllerSlotGuard)
     order: list[str] = []
 
     async def wait(name: str) -> None:
-        claim = await manager.wait_for_slot()
+        claim = await wait_for_slot(manager)
         assert isinstance(claim, AgentControllerSlotGuard)
         order.append(name)
         claim.release()
@@ -55,10 +73,10 @@ async def test_waiters_get_released_slots_first_in_first_out() -> None:
 async def test_overflow_and_timeout_are_outcomes_not_exceptions() -> None:
     pool = AgentControllerPool()
     manager = BufferedRequestManager(pool, max_buffered_requests=1, timeout_s=0.05)
-    buffered = asyncio.create_task(manager.wait_for_slot())
+    buffered = asyncio.create_task(wait_for_slot(manager))
     await asyncio.sleep(0)
 
-    assert await manager.wait_for_slot() is BufferedRequestOutcome.TOO_MANY_BUFFERED_REQUESTS
+    assert await wait_for_slot(manager) is BufferedRequestOutcome.TOO_MANY_BUFFERED_REQUESTS
     assert await buffered is BufferedRequestOutcome.TIMEOUT
     assert manager.buffered_requests_current == 0
 
@@ -66,14 +84,14 @@ async def test_overflow_and_timeout_are_outcomes_not_exceptions() -> None:
 async def test_zero_disables_buffering() -> None:
     manager = BufferedRequestManager(AgentControllerPool(), max_buffered_requests=0, timeout_s=1)
 
-    assert await manager.wait_for_slot() is BufferedRequestOutcome.TOO_MANY_BUFFERED_REQUESTS
+    assert await wait_for_slot(manager) is BufferedRequestOutcome.TOO_MANY_BUFFERED_REQUESTS
 
 
 async def test_a_cancelled_waiter_leaves_the_queue_and_its_slot_goes_to_the_next() -> None:
     pool = AgentControllerPool()
     manager = BufferedRequestManager(pool, max_buffered_requests=2, timeout_s=5)
-    cancelled = asyncio.create_task(manager.wait_for_slot())
-    patient = asyncio.create_task(manager.wait_for_slot())
+    cancelled = asyncio.create_task(wait_for_slot(manager))
+    patient = asyncio.create_task(wait_for_slot(manager))
     await asyncio.sleep(0)
     cancelled.cancel()
     await asyncio.sleep(0)
@@ -87,10 +105,10 @@ async def test_a_cancelled_waiter_leaves_the_queue_and_its_slot_goes_to_the_next
 
 async def test_shutting_down_answers_every_waiter() -> None:
     manager = BufferedRequestManager(AgentControllerPool(), max_buffered_requests=3, timeout_s=5)
-    waiting = [asyncio.create_task(manager.wait_for_slot()) for _ in range(3)]
+    waiting = [asyncio.create_task(wait_for_slot(manager)) for _ in range(3)]
     await asyncio.sleep(0)
 
     manager.shut_down()
 
     assert await asyncio.gather(*waiting) == [BufferedRequestOutcome.SHUTTING_DOWN] * 3
-    assert await manager.wait_for_slot() is BufferedRequestOutcome.SHUTTING_DOWN
+    assert await wait_for_slot(manager) is BufferedRequestOutcome.SHUTTING_DOWN
