@@ -280,6 +280,21 @@ class Cluster:
         assert response.status_code == 200, response.text
         return [orjson.loads(line) for line in response.text.splitlines() if line]
 
+    async def assert_agents_alive_and_serving(self) -> None:
+        """After hostile input: every agent process still runs, and a plain chat still completes."""
+        for agent in self.agents:
+            assert agent.popen.poll() is None, f"an agent died:\n{agent.output()[-3000:]}"
+        await self.wait_for_serving_agents(len(self.agents))
+        response = await self.http.post(
+            f"{self.inference_url}/api/v1/continue_from_conversation_history",
+            json={**GENERATION_BODIES["/api/v1/continue_from_conversation_history"], "max_tokens": 4},
+        )
+        assert response.status_code == 200, response.text
+        lines = [orjson.loads(line) for line in response.text.splitlines() if line]
+        assert "Done" in lines[-1]["Response"]["response"]["GeneratedToken"], lines[-1]
+        for agent in self.agents:
+            assert agent.popen.poll() is None, f"an agent died:\n{agent.output()[-3000:]}"
+
     def stop_all(self) -> None:
         for agent in self.agents:
             agent.stop()
