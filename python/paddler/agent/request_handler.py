@@ -36,6 +36,7 @@ from paddler.protocol.agent_socket import (
 )
 from paddler.protocol.body_validation import InvalidBody, decode_python
 from paddler.protocol.embedding_request import GENERATE_EMBEDDING_BATCH, GenerateEmbeddingBatchParams
+from paddler.protocol.grammar_limits import constraint_problem
 from paddler.protocol.inference_request import (
     CONTINUE_FROM_CONVERSATION_HISTORY,
     CONTINUE_FROM_RAW_PROMPT,
@@ -244,6 +245,12 @@ class RequestHandler:
         params: ContinueFromRawPromptParams | ContinueFromConversationHistoryParams,
         overrides: SamplingOverrides,
     ) -> Any:
+        # Whatever sent the request, nesting that would overflow llama.cpp's parsers stops here.
+        too_complex = constraint_problem(
+            params.grammar, params.tools if isinstance(params, ContinueFromConversationHistoryParams) else ()
+        )
+        if too_complex is not None:
+            raise _Reply(RpcErrorCode.INVALID_PARAMS, too_complex.message)
         grammar = _grammar(params.grammar)
         if isinstance(grammar, dict):
             return grammar

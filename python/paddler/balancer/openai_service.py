@@ -35,6 +35,7 @@ from paddler.balancer.trace_context_middleware import TraceContextMiddleware
 from paddler.protocol.agent_desired_model import HuggingFace, LocalToAgent, Url
 from paddler.protocol.agent_socket import BalancerMethod
 from paddler.protocol.body_validation import InvalidBody, decode_json
+from paddler.protocol.grammar_limits import constraint_problem
 from paddler.protocol.openai_request import (
     CHAT_COMPLETION_REQUEST,
     COMPLETION_REQUEST,
@@ -143,6 +144,9 @@ class OpenAIService:
         grammar = body.response_format.grammar() if body.response_format is not None else None
         if grammar is not None:
             params["grammar"] = grammar
+        too_complex = constraint_problem(grammar, tools)
+        if too_complex is not None:
+            return openai_error(400, too_complex.message, "response_format" if grammar else "tools")
         return await self._answer(
             body, BalancerMethod.CONTINUE_FROM_CONVERSATION_HISTORY, params, limit, chat=True
         )

@@ -12,9 +12,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from paddler.protocol.body_validation import DEFAULT_MAX_BODY_BYTES
+from paddler.protocol.grammar_limits import constraint_problem
 from paddler.protocol.inference_request import (
     ContinueFromConversationHistoryParams,
     ContinueFromRawPromptParams,
+    Tool,
 )
 
 # A generation longer than this is more likely a runaway loop than an answer.
@@ -85,10 +87,15 @@ GenerationParams = ContinueFromConversationHistoryParams | ContinueFromRawPrompt
 
 def limit_generation(params: GenerationParams, limits: RequestLimits) -> GenerationParams | LimitExceeded:
     """The params as they go to the agent (max_tokens within the ceiling), or why they are refused."""
+    tools: Iterable[Tool] = ()
     if isinstance(params, ContinueFromConversationHistoryParams):
         exceeded = limits.check_conversation(message.text() for message in params.conversation_history)
         if exceeded is not None:
             return exceeded
+        tools = params.tools
+    too_complex = constraint_problem(params.grammar, tools)
+    if too_complex is not None:
+        return LimitExceeded(too_complex.message)
     max_tokens = limits.token_limit(params.max_tokens)
     if isinstance(max_tokens, LimitExceeded):
         return max_tokens
