@@ -15,6 +15,7 @@ from paddler.balancer.agent_controller_pool import AgentControllerPool
 from paddler.balancer.bearer_auth import bearer_token, deny_websocket, token_matches, websocket_close_reason
 from paddler.balancer.http_body import error_response
 from paddler.balancer.reconciliation_service import ReconciliationService
+from paddler.balancer.websocket_origin import refuse_origin
 from paddler.balancer.websocket_protocol import receive_in_batches, received_messages
 from paddler.protocol import agent_socket
 from paddler.protocol.agent_socket import AgentMethod, BalancerMethod
@@ -38,6 +39,13 @@ class AgentSocketEndpoint:
 
     async def serve(self, websocket: WebSocket) -> None:
         agent_id = websocket.path_params["agent_id"]
+        origin = websocket.headers.get("origin")
+        if origin is not None:
+            # Agents send no Origin; a browser always does: a page the operator
+            # visits must not register as an agent and receive users' prompts.
+            logger.warning("agent socket refused to a browser page from %r", origin)
+            await refuse_origin(websocket, "the agent socket does not accept browser connections (Origin)")
+            return
         if self._secrets and not token_matches(bearer_token(websocket.headers), self._secrets):
             # Refused at the handshake: an agent without the secret never sees a request.
             reason = "this balancer needs agents to present its agent secret (--agent-secret)"

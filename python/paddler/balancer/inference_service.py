@@ -88,7 +88,10 @@ class InferenceService:
                 methods=["POST"],
             ),
             Route("/api/v1/generate_embedding_batch", self._embeddings, methods=["POST"]),
-            WebSocketRoute(INFERENCE_SOCKET_PATH, InferenceSocketEndpoint(relay, self._limits).serve),
+            WebSocketRoute(
+                INFERENCE_SOCKET_PATH,
+                InferenceSocketEndpoint(relay, self._limits, cors_allowed_hosts).serve,
+            ),
         ]
         # Outermost first: CORS headers go on 401 answers too, so that a browser can read them.
         middleware = []

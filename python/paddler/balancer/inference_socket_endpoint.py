@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
+from collections.abc import Collection
 from typing import Any
 
 import orjson
@@ -21,6 +22,7 @@ from paddler.balancer.request_relay import (
     RequestRelay,
 )
 from paddler.balancer.trace_context import continue_trace
+from paddler.balancer.websocket_origin import origin_allowed, refuse_origin
 from paddler.balancer.websocket_protocol import (
     TEXT_FRAMES,
     receive_in_batches,
@@ -49,11 +51,21 @@ _STRING_RESPONSES = {
 
 
 class InferenceSocketEndpoint:
-    def __init__(self, relay: RequestRelay, limits: RequestLimits | None = None) -> None:
+    def __init__(
+        self, relay: RequestRelay, limits: RequestLimits | None = None, allowed_origins: Collection[str] = ()
+    ) -> None:
         self._relay = relay
         self._limits = limits or RequestLimits()
+        # The service's CORS list (the panel's origins included): CORS does not cover WebSockets.
+        self._allowed_origins = frozenset(allowed_origins)
 
     async def serve(self, websocket: WebSocket) -> None:
+        origin = websocket.headers.get("origin")
+        if not origin_allowed(origin, self._allowed_origins):
+            logger.warning("inference socket refused to a browser page from %r", origin)
+            reason = "this origin may not use the inference socket (--inference-cors-allowed-host)"
+            await refuse_origin(websocket, reason)
+            return
         await websocket.accept()
         # Every request of the socket is a child of the trace given at connection, if any.
         traceparent = websocket.headers.get("traceparent")
