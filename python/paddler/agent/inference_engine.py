@@ -287,7 +287,8 @@ class InferenceEngine:
         the end and their arguments validated against each tool's schema
         (ToolCallsParsed, before GenerationFinished).
         """
-        problems = tool_call_validation.schema_problems(tools)
+        # Checking a client's schemas blocks: off the loop.
+        problems = await asyncio.to_thread(tool_call_validation.schema_problems, tools) if tools else []
         if problems:
             yield GenerationFailed(
                 ErrorKind.TOOL_SCHEMA_INVALID, "; ".join(problems), NO_USAGE, tuple(problems)
@@ -345,7 +346,8 @@ class InferenceEngine:
                     continue
                 if event.kind == _core.EventKind.ToolCalls:
                     calls = [(call.id, call.name, call.arguments) for call in event.tool_calls]
-                    valid, problems = tool_call_validation.validate_calls(tools, calls)
+                    validate = tool_call_validation.validate_calls
+                    valid, problems = await asyncio.to_thread(validate, tools, calls)
                     if problems:
                         # The native request is over too (Done follows); its
                         # usage goes with the failure.
