@@ -34,6 +34,13 @@ class BalancerMetrics:
         self.errors = LoopLocalCounter(
             "paddler_request_errors", "Failed inference requests by code", "code", self.registry
         )
+        # An agent whose connection closes under requests may have been killed by one of them.
+        self.requests_on_lost_agents = LoopLocalCounter(
+            "paddler_requests_on_lost_agents",
+            "Requests in flight on an agent whose connection closed, by what became of them",
+            "then",
+            self.registry,
+        )
         self.tokens_generated = LoopLocalCounter(
             "paddler_tokens_generated", "Tokens relayed to clients", None, self.registry
         )

@@ -47,6 +47,9 @@ logger = logging.getLogger(__name__)
 # An agent that answers "no model" has just been reconfigured; a few more
 # tries reach another agent or the same one once it reports its new slots.
 _MAX_DISPATCHES = 5
+# A request in flight when its agent's connection closed goes to one more
+# agent at most: if the request is what kills agents, it kills two, not five.
+_MAX_DISPATCHES_AFTER_AGENT_LOSS = 1
 
 
 class RelayFailure(enum.Enum):
@@ -217,6 +220,7 @@ class RelayHandle:
         "_dispatches",
         "_failed_agent",
         "_last_at",
+        "_lost_agents",
         "_mailbox",
         "_method",
         "_params",
@@ -244,6 +248,7 @@ class RelayHandle:
         self._record = record
         self._sink = sink
         self._dispatches = 0
+        self._lost_agents = 0
         # An agent that failed the request before its first token: the retry goes elsewhere if it can.
         self._failed_agent: AgentController | None = None
         self._wait: BufferedWait | None = None
@@ -379,6 +384,27 @@ class RelayHandle:
         self._claim = None
 
     def _conclude(self, outcome: _DispatchOutcome) -> None:
+        if isinstance(outcome, _AgentLost):
+            lost = self._relay._metrics.requests_on_lost_agents
+            if outcome.after_first_token:
+                lost.inc(label_value="ended_after_first_token")
+                outcome = _failed(
+                    RelayFailure.AGENT_GONE,
+                    f"the connection to agent {self._record.agent_id} closed mid-stream",
+                )
+            elif self._lost_agents == _MAX_DISPATCHES_AFTER_AGENT_LOSS:
+                lost.inc(label_value="ended")
+                outcome = _failed(
+                    RelayFailure.AGENT_GONE,
+                    f"the connection to agent {self._record.agent_id} closed before the first token, and "
+                    f"{self._lost_agents} agent(s) had been lost under this request before: it is not "
+                    "dispatched again",
+                )
+            else:
+                lost.inc(label_value="dispatched_again")
+                self._lost_agents += 1
+                self._dispatch()
+                return
         if isinstance(outcome, _DispatchAgain):
             self._dispatch()
             return
@@ -451,11 +477,7 @@ def _final_outcome(controller: AgentController, final: MailboxItem, relayed_any:
     if isinstance(final, BalancerStopping):
         return _failed(RelayFailure.SHUTTING_DOWN, "the balancer is shutting down")
     if isinstance(final, AgentGone):
-        if relayed_any:
-            return _failed(
-                RelayFailure.AGENT_GONE, f"the connection to agent {controller.id} closed mid-stream"
-            )
-        return _DISPATCH_AGAIN
+        return _AgentLost(after_first_token=relayed_any)
     assert isinstance(final, AgentFailed)
     if final.code == RpcErrorCode.NO_MODEL_LOADED and not relayed_any:
         # The agent is being reconfigured; another one (or this one, once its
@@ -474,6 +496,13 @@ def _final_outcome(controller: AgentController, final: MailboxItem, relayed_any:
 
 class _DispatchAgain:
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class _AgentLost:
+    """The agent's connection closed while it held the request."""
+
+    after_first_token: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -528,7 +557,7 @@ class _RequestRecord:
 _DISPATCH_AGAIN = _DispatchAgain()
 
 # How one dispatch to an agent ended.
-_DispatchOutcome = RelayFinished | RelayFailed | _DispatchAgain | _RetryElsewhere
+_DispatchOutcome = RelayFinished | RelayFailed | _DispatchAgain | _RetryElsewhere | _AgentLost
 
 
 def _with_members(params: Any, members: dict[str, Any]) -> Any:

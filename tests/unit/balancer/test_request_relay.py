@@ -92,3 +92,47 @@ async def test_a_streaming_request_that_is_cancelled_stops_on_its_agent_and_free
     assert stop["params"] == {"request_id": request_id}
     assert controller.slots_claimed == 0
     assert sink.events == []
+
+
+def cluster_of_agents(count: int) -> tuple[RequestRelay, list[AgentController]]:
+    pool = AgentControllerPool()
+    buffered = BufferedRequestManager(pool, max_buffered_requests=4, timeout_s=5)
+    controllers = []
+    for number in range(count):
+        controller = AgentController(f"id-{number}", f"agent-{number}", 1)
+        pool.register(controller)
+        status = {"version": 1, "status": {"slots_total": 1, "desired_slots_total": 1}}
+        controller.handle_frame(
+            orjson.dumps({"jsonrpc": "2.0", "method": "update_agent_status", "params": status})
+        )
+        controllers.append(controller)
+    return RequestRelay(buffered, BalancerMetrics(pool, buffered), 30.0), controllers
+
+
+def holding_the_request(controllers: list[AgentController]) -> AgentController:
+    return next(controller for controller in controllers if controller.slots_claimed)
+
+
+async def test_a_request_whose_agents_die_twice_before_its_first_token_ends_with_502_and_no_third() -> None:
+    relay, controllers = cluster_of_agents(3)
+    sink = RecordingSink()
+
+    relay.start(BalancerMethod.CONTINUE_FROM_RAW_PROMPT, PROMPT, None, sink)
+    first = holding_the_request(controllers)
+    first.close()
+    await asyncio.sleep(0)
+    second = holding_the_request(controllers)
+    second.close()
+    await asyncio.sleep(0)
+
+    assert second is not first
+    [ended] = sink.events
+    assert isinstance(ended, RelayFailed)
+    assert ended.code == 502
+    assert "not dispatched again" in ended.description
+    third = next(controller for controller in controllers if controller not in (first, second))
+    assert sent_to_agent(third) == []
+    assert third.slots_claimed == 0
+    metrics = relay._metrics.requests_on_lost_agents
+    assert metrics.value("dispatched_again") == 1
+    assert metrics.value("ended") == 1
