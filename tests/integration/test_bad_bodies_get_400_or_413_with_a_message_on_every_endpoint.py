@@ -21,6 +21,7 @@ WRONG_TYPES = {
     "/api/v1/generate_embedding_batch": ("input_batch", {"id": "1"}),
 }
 OVERSIZED = b'{"raw_prompt": "' + b"x" * (33 * 1024 * 1024) + b'", "max_tokens": 1}'
+JSON = {"Content-Type": "application/json"}
 
 
 @pytest.mark.parametrize("path", list(VALID))
@@ -40,10 +41,10 @@ async def test_bad_bodies_get_400_or_413_with_a_message_on_every_endpoint(
     }
 
     for body, message in cases.items():
-        response = await cluster.http.request(method, f"{base}{path}", content=body)
+        response = await cluster.http.request(method, f"{base}{path}", content=body, headers=JSON)
         assert response.status_code == 400, (body, response.text)
         assert message in response.json()["error"]["description"], (body, response.text)
-    oversized = await cluster.http.request(method, f"{base}{path}", content=OVERSIZED)
+    oversized = await cluster.http.request(method, f"{base}{path}", content=OVERSIZED, headers=JSON)
     assert oversized.status_code == 413
     assert "larger than the limit" in oversized.json()["error"]["description"]
     health = await cluster.http.get(f"{cluster.inference_url}/health")

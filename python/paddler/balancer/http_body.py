@@ -22,6 +22,20 @@ def error_response(status_code: int, message: str) -> Response:
     )
 
 
+def not_json_content_type(request: Request) -> str | None:
+    """Why the request's `Content-Type` is not `application/json` (parameters such as a charset
+    allowed), or None when it is.
+
+    Generation endpoints answer JSON bodies only: a browser page may post a form
+    or `text/plain` to any address without asking (no CORS preflight), but not JSON.
+    """
+    declared = request.headers.get("content-type")
+    if declared is not None and declared.partition(";")[0].strip().lower() == "application/json":
+        return None
+    sent = "no Content-Type" if declared is None else f"Content-Type {declared[:100]!r}"
+    return f"this endpoint takes a JSON body with `Content-Type: application/json`; the request has {sent}"
+
+
 async def read_body(request: Request, max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> bytes | Response:
     """The body, or a 413 answer as soon as it is known to be too large (never buffering it all)."""
     declared = request.headers.get("content-length")

@@ -20,7 +20,7 @@ from starlette.routing import Route, WebSocketRoute
 from paddler.balancer.bearer_auth import BearerAuthMiddleware
 from paddler.balancer.client_socket_limit import ClientSocketLimitMiddleware
 from paddler.balancer.embedding_batch_relay import EmbeddingBatchRelay
-from paddler.balancer.http_body import error_response, read_json
+from paddler.balancer.http_body import error_response, not_json_content_type, read_json
 from paddler.balancer.http_server import HttpServer
 from paddler.balancer.inference_socket_endpoint import InferenceSocketEndpoint
 from paddler.balancer.management_service import health
@@ -127,6 +127,9 @@ class InferenceService:
 
     def _endpoint(self, adapter: TypeAdapter[Any], method: BalancerMethod) -> Any:
         async def endpoint(request: Request) -> Response:
+            not_json = not_json_content_type(request)
+            if not_json is not None:
+                return error_response(415, not_json)
             decoded = await read_json(request, adapter, self._limits.max_body_bytes)
             if isinstance(decoded, Response):
                 return decoded
@@ -143,6 +146,9 @@ class InferenceService:
         return endpoint
 
     async def _embeddings(self, request: Request) -> Response:
+        not_json = not_json_content_type(request)
+        if not_json is not None:
+            return error_response(415, not_json)
         params = await read_json(request, GENERATE_EMBEDDING_BATCH, self._limits.max_body_bytes)
         if isinstance(params, Response):
             return params

@@ -17,6 +17,7 @@ _ERROR_TYPES = {
     404: "not_found_error",
     405: "invalid_request_error",
     413: "invalid_request_error",
+    415: "invalid_request_error",
 }
 # As the OpenAI API answers a missing or wrong key.
 _ERROR_CODES = {401: "invalid_api_key"}

@@ -22,7 +22,7 @@ from starlette.routing import Route
 from paddler.balancer.agent_controller_pool import AgentControllerPool
 from paddler.balancer.bearer_auth import BearerAuthMiddleware
 from paddler.balancer.embedding_batch_relay import EmbeddingBatchRelay
-from paddler.balancer.http_body import read_body
+from paddler.balancer.http_body import not_json_content_type, read_body
 from paddler.balancer.http_server import HttpServer
 from paddler.balancer.management_service import health, json_response
 from paddler.balancer.openai_common import Generation, openai_error, openai_stream_error, sse
@@ -110,6 +110,9 @@ class OpenAIService:
         return json_response({"object": "list", "data": data})
 
     async def _decode(self, request: Request, adapter: TypeAdapter[Any]) -> Any:
+        not_json = not_json_content_type(request)
+        if not_json is not None:
+            return openai_error(415, not_json)
         body = await read_body(request, self._limits.max_body_bytes)
         if isinstance(body, Response):
             return openai_error(
