@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -66,6 +66,9 @@ class Panel:
     cluster: Cluster
     url: str
     page: Page
+    # What the panel's Content-Security-Policy blocked (the browser's console
+    # messages); every test ends with none.
+    csp_violations: list[str] = field(default_factory=list)
 
     async def screenshot(self, name: str) -> None:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -86,15 +89,29 @@ async def open_panel(cluster: Cluster) -> AsyncIterator[OpenPanel]:
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
         )
 
+        panels: list[Panel] = []
+
         async def start(*flags: str) -> Panel:
             address = f"127.0.0.1:{free_port()}"
             await cluster.start_balancer("--web-admin-panel-addr", address, *flags)
             context = await browser.new_context(viewport={"width": 1280, "height": 860})
             context.set_default_timeout(TIMEOUT_MS)
             page = await context.new_page()
-            return Panel(cluster, f"http://{address}", page)
+            panel = Panel(cluster, f"http://{address}", page)
+            page.on(
+                "console",
+                lambda message: (
+                    panel.csp_violations.append(message.text)
+                    if "Content Security Policy" in message.text
+                    else None
+                ),
+            )
+            panels.append(panel)
+            return panel
 
         try:
             yield start
+            for panel in panels:
+                assert not panel.csp_violations, panel.csp_violations
         finally:
             await browser.close()

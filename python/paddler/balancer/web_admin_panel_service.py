@@ -1,12 +1,15 @@
 """The web admin panel: the React build of frontend/, and a config.json that says where the APIs are.
 
 The panel talks to the management and inference services straight from the
-browser; `panel_origins` gives the origins those services must allow (CORS).
+browser; `panel_origins` gives the origins those services must allow (CORS), and
+`content_security_policy` lets the panel's pages connect to those services only.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import html
 import socket
 from pathlib import Path
@@ -17,6 +20,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paddler.balancer.http_server import HttpServer, split_address
 from paddler.balancer.management_service import health
@@ -27,10 +31,13 @@ PANEL_FILES = Path(__file__).resolve().parent.parent / "web_admin_panel"
 # Vite names every asset after its content hash: a browser may keep them forever.
 _IMMUTABLE = "public, max-age=31536000, immutable"
 
+_NOT_BUILT_STYLE = (
+    "body{font-family:system-ui,sans-serif;max-width:44rem;margin:4rem auto;padding:0 1rem;color:#1d2330}"
+    "code,pre{background:#eef1f6;border-radius:4px;padding:0.1rem 0.3rem}pre{padding:0.7rem}"
+)
 _NOT_BUILT = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Paddler admin panel not built</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:44rem;margin:4rem auto;padding:0 1rem;color:#1d2330}}
-code,pre{{background:#eef1f6;border-radius:4px;padding:0.1rem 0.3rem}}pre{{padding:0.7rem}}</style></head>
+<style>{style}</style></head>
 <body><h1>The web admin panel is not built</h1>
 <p>This paddler installation has no panel files in <code>{folder}</code>: it was installed from a
 source checkout without Node.js.</p>
@@ -68,6 +75,65 @@ def panel_origins(address: str) -> list[str]:
     return origins
 
 
+def content_security_policy(management_addr: str, inference_addr: str) -> str:
+    """The panel's policy: its own scripts and styles only, no framing, and connections to
+    itself and to the two APIs it calls (HTTP and SSE, and the inference WebSocket).
+
+    An API bound to every interface is reached through the host name the
+    browser used for the panel (frontend/src/api/panelConfig.ts): any host
+    with that port. So is one on an IPv6 address, which CSP cannot name.
+    """
+    connect = ["'self'"]
+    for address in (management_addr, inference_addr):
+        host, port = split_address(address)
+        shown = "*" if host in ("0.0.0.0", "::", "") or ":" in host else host
+        for scheme in ("http", "ws"):
+            source = f"{scheme}://{shown}:{port}"
+            if source not in connect:
+                connect.append(source)
+    not_built_style = base64.b64encode(hashlib.sha256(_NOT_BUILT_STYLE.encode()).digest()).decode()
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            # The built panel has no inline style; the page shown when it is not built has one.
+            f"style-src 'self' 'sha256-{not_built_style}'",
+            "img-src 'self' data:",
+            f"connect-src {' '.join(connect)}",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'none'",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
+class _SecurityHeaders:
+    """Adds the panel's security headers to every answer of the panel service."""
+
+    def __init__(self, app: ASGIApp, policy: str) -> None:
+        self._app = app
+        self._headers = [
+            (b"content-security-policy", policy.encode()),
+            # frame-ancestors says it too; older browsers read only this one.
+            (b"x-frame-options", b"DENY"),
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"no-referrer"),
+        ]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *self._headers]
+            await send(message)
+
+        await self._app(scope, receive, send_with_headers)
+
+
 def _machine_names() -> list[str]:
     names = [socket.gethostname(), socket.getfqdn()]
     try:
@@ -83,6 +149,7 @@ class WebAdminPanelService:
         self._files = files
         self._config = orjson.dumps(panel_config)
         self._not_built = _NOT_BUILT.format(
+            style=_NOT_BUILT_STYLE,
             folder=html.escape(str(files)),
             management=html.escape(str(panel_config.get("management_addr", ""))),
             inference=html.escape(str(panel_config.get("inference_addr", ""))),
@@ -92,7 +159,10 @@ class WebAdminPanelService:
             Route("/config.json", self._panel_config),
             Route("/{path:path}", self._static),
         ]
-        self.app = Starlette(routes=routes)
+        policy = content_security_policy(
+            str(panel_config["management_addr"]), str(panel_config["inference_addr"])
+        )
+        self.app = _SecurityHeaders(Starlette(routes=routes), policy)
         self._server = HttpServer(self.app, address, "web admin panel")
 
     async def run(self, shutdown: asyncio.Event) -> None:

@@ -1,8 +1,15 @@
+import base64
+import hashlib
+import re
 from pathlib import Path
 
 from starlette.testclient import TestClient
 
-from paddler.balancer.web_admin_panel_service import WebAdminPanelService, panel_origins
+from paddler.balancer.web_admin_panel_service import (
+    WebAdminPanelService,
+    content_security_policy,
+    panel_origins,
+)
 
 CONFIG = {"management_addr": "127.0.0.1:8060", "inference_addr": "127.0.0.1:8061"}
 
@@ -63,3 +70,50 @@ def test_panel_origins_cover_loopback_names_and_every_interface() -> None:
     everywhere = panel_origins("0.0.0.0:8062")
     assert "http://localhost:8062" in everywhere
     assert len(everywhere) > 3
+
+
+def test_every_answer_carries_the_content_security_policy_and_refuses_framing(tmp_path: Path) -> None:
+    http = client(built_panel(tmp_path))
+
+    for path in ("/", "/config.json", "/assets/index-abc.js", "/health"):
+        headers = http.get(path).headers
+        assert headers["content-security-policy"] == content_security_policy(
+            CONFIG["management_addr"], CONFIG["inference_addr"]
+        )
+        assert headers["x-frame-options"] == "DENY"
+        assert headers["x-content-type-options"] == "nosniff"
+
+
+def directives(policy: str) -> dict[str, list[str]]:
+    return {name: values for name, *values in (part.split() for part in policy.split("; "))}
+
+
+def test_the_panel_may_connect_only_to_itself_and_the_two_apis() -> None:
+    policy = directives(content_security_policy("127.0.0.1:8060", "10.0.0.5:8061"))
+
+    assert policy["connect-src"] == [
+        "'self'",
+        "http://127.0.0.1:8060",
+        "ws://127.0.0.1:8060",
+        "http://10.0.0.5:8061",
+        "ws://10.0.0.5:8061",
+    ]
+    assert policy["script-src"] == ["'self'"]
+    assert policy["frame-ancestors"] == ["'none'"]
+    assert policy["object-src"] == ["'none'"]
+
+
+def test_an_api_on_every_interface_is_allowed_on_its_port_under_any_host_name() -> None:
+    # The panel reaches it through the host name the browser used for the panel.
+    policy = directives(content_security_policy("0.0.0.0:8060", "[::]:8061"))
+
+    assert policy["connect-src"] == ["'self'", "http://*:8060", "ws://*:8060", "http://*:8061", "ws://*:8061"]
+
+
+def test_the_not_built_pages_inline_style_is_the_one_the_policy_allows(tmp_path: Path) -> None:
+    response = client(tmp_path / "missing").get("/")
+    style = re.search(r"<style>(.*?)</style>", response.text, re.DOTALL)
+    assert style is not None
+    digest = base64.b64encode(hashlib.sha256(style.group(1).encode()).digest()).decode()
+
+    assert f"'sha256-{digest}'" in directives(response.headers["content-security-policy"])["style-src"]
