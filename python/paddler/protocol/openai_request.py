@@ -53,6 +53,15 @@ class ChatMessage(StrictModel):
     tool_call_id: str | None = None
     refusal: str | None = None
 
+    @model_validator(mode="after")
+    def _has_content(self) -> ChatMessage:
+        # As OpenAI and llama-server: only an assistant's turn that called tools
+        # (or refused) may come without content.
+        if self.content is None and not (self.role == "assistant" and (self.tool_calls or self.refusal)):
+            needs = "`content` or `tool_calls`" if self.role == "assistant" else "`content`"
+            raise ValueError(f"missing field `content`: a message of role {self.role!r} needs {needs}")
+        return self
+
     def for_agent(self) -> dict[str, Any]:
         """The message as the agent's conversation history takes it."""
         roles = {"developer": "system"}
