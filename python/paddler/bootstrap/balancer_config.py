@@ -47,9 +47,24 @@ class BalancerConfig:
         if not is_loopback(self.management_addr):
             if not self.management_token:
                 exposures.append(f"the management API on {self.management_addr} has no --management-token")
-            if not self.agent_secret:
+            if not self.agent_secret and not self.management_token:
+                # With a token, open_agent_registration says it, on every address.
                 exposures.append(f"the agent sockets on {self.management_addr} have no --agent-secret")
         return exposures
+
+    def open_agent_registration(self) -> str | None:
+        """A warning when the management API is guarded and the agent socket beside it is not.
+
+        Said on loopback too: an operator who set a token expects the cluster to be
+        closed, yet any process that reaches the address may register as an agent
+        and receive users' prompts.
+        """
+        if not self.management_token or self.agent_secret:
+            return None
+        return (
+            f"--management-token is set but --agent-secret is not: anyone who can reach "
+            f"{self.management_addr} may register as an agent and receive users' prompts"
+        )
 
 
 def is_loopback(address: str) -> bool:

@@ -184,6 +184,9 @@ def run(args: argparse.Namespace) -> int:
         logging.getLogger("paddler.balancer").warning(
             "%s: anyone who can reach it can use it (fine on a private network)", exposure
         )
+    open_agent_registration = config.open_agent_registration()
+    if open_agent_registration is not None:
+        logging.getLogger("paddler.balancer").warning(open_agent_registration)
     openai = f", OpenAI http://{config.compat_openai_addr}/v1" if config.compat_openai_addr else ""
     panel = f", web admin panel http://{config.web_admin_panel_addr}" if config.web_admin_panel_addr else ""
     print(
