@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import uvicorn
 from starlette.types import ASGIApp
 
-from paddler.balancer.websocket_protocol import FrameBatchingWebSocketProtocol
+from paddler.balancer.websocket_protocol import websocket_protocol
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ class HttpServer:
         name: str,
         graceful_shutdown_s: float = GRACEFUL_SHUTDOWN_S,
         ws_max_size: int = WS_MAX_SIZE,
+        ws_max_unsent_bytes: int = 0,
     ) -> None:
         host, port = split_address(address)
         self._address = (host, port)
@@ -62,7 +63,8 @@ class HttpServer:
                 log_level="warning",
                 access_log=False,
                 timeout_graceful_shutdown=int(graceful_shutdown_s),
-                ws=FrameBatchingWebSocketProtocol,
+                # A socket whose client leaves more than ws_max_unsent_bytes unread is closed (0: never).
+                ws=websocket_protocol(ws_max_unsent_bytes),
                 ws_ping_interval=5.0,
                 ws_ping_timeout=10.0,
                 # A larger message closes its socket with 1009 (message too big).

@@ -123,6 +123,7 @@ class InferenceService:
             "inference service",
             graceful_shutdown_s=30,
             ws_max_size=self._limits.max_websocket_frame_bytes,
+            ws_max_unsent_bytes=self._limits.max_websocket_unsent_bytes,
         )
 
     def _endpoint(self, adapter: TypeAdapter[Any], method: BalancerMethod) -> Any:

@@ -26,6 +26,9 @@ DEFAULT_MAX_CONVERSATION_MESSAGES = 1_000
 DEFAULT_MAX_CONVERSATION_CHARS = 4_000_000
 # Inference sockets per client address: the official client opens 4 by default; a browser tab, one.
 DEFAULT_MAX_SOCKETS_PER_CLIENT = 64
+# What an inference socket may hold unsent for a client that does not read: far more than a
+# reading client ever leaves (tokens are small), far less than would weigh on the balancer.
+DEFAULT_MAX_WEBSOCKET_UNSENT_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +44,7 @@ class RequestLimits:
     # A socket message carries what a body would.
     max_websocket_frame_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_sockets_per_client: int = DEFAULT_MAX_SOCKETS_PER_CLIENT
+    max_websocket_unsent_bytes: int = DEFAULT_MAX_WEBSOCKET_UNSENT_BYTES
     max_tokens: int = DEFAULT_MAX_TOKENS
     max_conversation_messages: int = DEFAULT_MAX_CONVERSATION_MESSAGES
     max_conversation_chars: int = DEFAULT_MAX_CONVERSATION_CHARS

@@ -15,10 +15,15 @@ straight from the received bytes; anything else (a close, a fragment, a protocol
 error, invalid UTF-8, an oversized frame) is handed, from that frame on, to
 websockets, which has seen nothing since the handshake and so starts at that
 frame's first byte: its checks and close codes apply unchanged.
+
+Writing: batched frames go to the transport without waiting for a client that
+does not read (one slow client must not stall a step's writes), so the
+transport's buffer is what grows then; `max_unsent_bytes` bounds it.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any, cast
 
 from uvicorn.protocols.utils import ClientDisconnected
@@ -32,7 +37,12 @@ try:
 except ImportError:  # pragma: no cover (websockets built without its C extension)
     from websockets.utils import apply_mask
 
+logger = logging.getLogger(__name__)
+
 _TEXT, _BINARY, _PING, _PONG = 0x1, 0x2, 0x9, 0xA
+# A client that does not read what it is sent is closed with this code (policy violation).
+SLOW_READER_CLOSE_CODE = 1008
+UNSENT_LIMIT_FLAG = "--max-websocket-unsent-bytes"
 # Messages the app has not read yet before reading from the socket pauses (backpressure).
 _QUEUED_BEFORE_PAUSE = 64
 
@@ -49,6 +59,8 @@ class FrameBatchingWebSocketProtocol(WebSocketsSansIOProtocol):
     # The start of a frame not complete yet; a bytearray, so that a large frame arriving in
     # many reads is appended to, not copied whole at every read.
     _unread: bytearray | None = None
+    # Bytes a client may leave unread in the transport before its socket is closed; 0: no bound.
+    max_unsent_bytes = 0
 
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)
@@ -165,15 +177,44 @@ class FrameBatchingWebSocketProtocol(WebSocketsSansIOProtocol):
             except InvalidState:
                 raise ClientDisconnected() from None
             self.transport.write(b"".join(self.conn.data_to_send()))
-            return
-        # Without extensions a server's text frame is a header and the payload as is (RFC 6455
-        # 5.2: no mask from a server): built here, at a fraction of websockets' general path.
-        # Whatever websockets still has queued (a pong, say) goes first, in order.
-        chunks = self.conn.data_to_send()
-        for frame in frames:
-            chunks.append(_text_frame_header(len(frame)))
-            chunks.append(frame)
-        self.transport.write(b"".join(chunks))
+        else:
+            # Without extensions a server's text frame is a header and the payload as is (RFC 6455
+            # 5.2: no mask from a server): built here, at a fraction of websockets' general path.
+            # Whatever websockets still has queued (a pong, say) goes first, in order.
+            chunks = self.conn.data_to_send()
+            for frame in frames:
+                chunks.append(_text_frame_header(len(frame)))
+                chunks.append(frame)
+            self.transport.write(b"".join(chunks))
+        if self.max_unsent_bytes and self.transport.get_write_buffer_size() > self.max_unsent_bytes:
+            self._close_slow_reader()
+
+    def _close_slow_reader(self) -> None:
+        """Closes the socket of a client that leaves more than `max_unsent_bytes` unread.
+
+        The close frame goes after everything unsent: a client that reads again
+        soon gets it all, then the code and the reason; one that does not is
+        dropped after the close timeout. The app sees the disconnect at once
+        (and stops the socket's requests); what the client sent that the app had
+        not read yet is dropped with it.
+        """
+        unsent = self.transport.get_write_buffer_size()
+        limit = self.max_unsent_bytes
+        reason = f"the client does not read: {unsent} bytes unsent, above {limit} ({UNSENT_LIMIT_FLAG})"
+        logger.warning("WebSocket of %s closed: %s", self.client, reason)
+        self.conn.send_close(SLOW_READER_CLOSE_CODE, reason)
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        self.close_sent = True
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(
+            {"type": "websocket.disconnect", "code": SLOW_READER_CLOSE_CODE, "reason": reason}
+        )
+        if self.read_paused:
+            # Reading goes on, so that the client's close answer is seen.
+            self.read_paused = False
+            self.transport.resume_reading()
+        self.close_timer = self.loop.call_later(self.close_timeout, self.transport.abort)
 
     def handle_parser_exception(self) -> None:
         # uvicorn closes the TCP connection as soon as it has written its close
@@ -195,6 +236,17 @@ class FrameBatchingWebSocketProtocol(WebSocketsSansIOProtocol):
         if self.transport.can_write_eof():
             self.transport.write_eof()
         self.close_timer = self.loop.call_later(self.close_timeout, self.transport.close)
+
+
+def websocket_protocol(max_unsent_bytes: int = 0) -> type[FrameBatchingWebSocketProtocol]:
+    """Our protocol class, bounding what a client may leave unread at `max_unsent_bytes` (0: no bound)."""
+    if not max_unsent_bytes:
+        return FrameBatchingWebSocketProtocol
+    return type(
+        "BoundedFrameBatchingWebSocketProtocol",
+        (FrameBatchingWebSocketProtocol,),
+        {"max_unsent_bytes": max_unsent_bytes},
+    )
 
 
 def _text_frame_header(length: int) -> bytes:

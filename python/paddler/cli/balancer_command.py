@@ -15,6 +15,7 @@ from paddler.balancer.request_limits import (
     DEFAULT_MAX_CONVERSATION_MESSAGES,
     DEFAULT_MAX_SOCKETS_PER_CLIENT,
     DEFAULT_MAX_TOKENS,
+    DEFAULT_MAX_WEBSOCKET_UNSENT_BYTES,
 )
 from paddler.cli.event_loop import run_until_signalled
 from paddler.cli.telemetry_arguments import add_telemetry_arguments, apply_telemetry_arguments
@@ -82,6 +83,13 @@ def register(commands: Any) -> None:
         type=_positive,
         default=DEFAULT_MAX_BODY_BYTES,
         help="the largest message on the inference socket",
+    )
+    limits.add_argument(
+        "--max-websocket-unsent-bytes",
+        type=_non_negative,
+        default=DEFAULT_MAX_WEBSOCKET_UNSENT_BYTES,
+        help="what an inference socket may hold unsent for a client that does not read; "
+        "beyond, it is closed (1008) and its requests are stopped",
     )
     limits.add_argument(
         "--max-tokens-limit",
@@ -156,6 +164,7 @@ def run(args: argparse.Namespace) -> int:
             max_body_bytes=args.max_body_bytes,
             max_websocket_frame_bytes=args.max_websocket_frame_bytes,
             max_sockets_per_client=args.max_sockets_per_client,
+            max_websocket_unsent_bytes=args.max_websocket_unsent_bytes,
             max_tokens=args.max_tokens_limit,
             max_conversation_messages=args.max_conversation_messages,
             max_conversation_chars=args.max_conversation_chars,
