@@ -94,10 +94,15 @@ async def open_panel(cluster: Cluster) -> AsyncIterator[OpenPanel]:
         async def start(*flags: str) -> Panel:
             address = f"127.0.0.1:{free_port()}"
             await cluster.start_balancer("--web-admin-panel-addr", address, *flags)
-            context = await browser.new_context(viewport={"width": 1280, "height": 860})
+            # A balancer with --tls-cert (the cluster's scheme is then https) has a certificate
+            # of a CA made for the test, which this browser cannot be told to trust.
+            tls = cluster.scheme == "https"
+            context = await browser.new_context(
+                viewport={"width": 1280, "height": 860}, ignore_https_errors=tls
+            )
             context.set_default_timeout(TIMEOUT_MS)
             page = await context.new_page()
-            panel = Panel(cluster, f"http://{address}", page)
+            panel = Panel(cluster, f"{cluster.scheme}://{address}", page)
             page.on(
                 "console",
                 lambda message: (

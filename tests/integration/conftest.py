@@ -122,19 +122,21 @@ class Cluster:
     openai_addr: str = field(default_factory=lambda: f"127.0.0.1:{free_port()}")
     balancer: Process | None = None
     agents: list[Process] = field(default_factory=list)
+    # "https" for a balancer started with --tls-cert (then `http` must trust its CA).
+    scheme: str = "http"
     _started: int = 0
 
     @property
     def management_url(self) -> str:
-        return f"http://{self.management_addr}"
+        return f"{self.scheme}://{self.management_addr}"
 
     @property
     def inference_url(self) -> str:
-        return f"http://{self.inference_addr}"
+        return f"{self.scheme}://{self.inference_addr}"
 
     @property
     def openai_url(self) -> str:
-        return f"http://{self.openai_addr}/v1"
+        return f"{self.scheme}://{self.openai_addr}/v1"
 
     def _spawn(self, name: str, *args: str, env: dict[str, str] | None = None) -> Process:
         return self._spawn_python(name, "-m", "paddler", *args, env=env)

@@ -6,11 +6,15 @@ import asyncio
 import base64
 import os
 import socket
+import ssl
 import struct
 
+import httpx
 import orjson
+import pytest
 
-from tests.integration.conftest import Cluster, chat_prompt
+from tests.integration.conftest import Cluster, chat_prompt, smollm2_state
+from tests.integration.tls_certificates import make_tls_certificates
 
 UNSENT_LIMIT = 1024 * 1024
 # Error answers echo the request id: a long one makes every answer large, fast.
@@ -30,12 +34,14 @@ def masked_text_frame(payload: bytes) -> bytes:
     return header + mask + bytes(byte ^ mask[index % 4] for index, byte in enumerate(payload))
 
 
-def connect_without_reading(address: str) -> socket.socket:
+def connect_without_reading(address: str, tls: ssl.SSLContext | None) -> socket.socket:
     """A WebSocket whose client reads nothing after the handshake, with a tiny receive window."""
     host, port = address.rsplit(":", 1)
     client = socket.socket()
     client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     client.connect((host, int(port)))
+    if tls is not None:
+        client = tls.wrap_socket(client, server_hostname=host)
     key = base64.b64encode(os.urandom(16)).decode()
     client.sendall(
         f"GET /api/v1/inference_socket HTTP/1.1\r\nHost: {address}\r\nUpgrade: websocket\r\n"
@@ -78,12 +84,27 @@ def read_frames_until_close(client: socket.socket) -> tuple[list[bytes], int, st
             texts.append(payload)
 
 
+# Over TLS what piles up is encrypted, in the TLS layer above the socket: bounded the same way.
+@pytest.mark.parametrize("over_tls", [False, True], ids=["ws", "wss"])
 async def test_an_inference_socket_client_that_never_reads_is_closed_and_its_slots_freed(
-    cluster: Cluster,
+    cluster: Cluster, over_tls: bool
 ) -> None:
-    balancer = await cluster.start_balancer("--max-websocket-unsent-bytes", str(UNSENT_LIMIT))
-    await cluster.serve_smollm2(agents=1, slots=2)
-    client = await asyncio.to_thread(connect_without_reading, cluster.inference_addr)
+    flags: tuple[str, ...] = ("--max-websocket-unsent-bytes", str(UNSENT_LIMIT))
+    agent_flags: tuple[str, ...] = ()
+    trusted = None
+    if over_tls:
+        tls = make_tls_certificates(cluster.tmp_path)
+        trusted = tls.trusting_context()
+        await cluster.http.aclose()
+        cluster.scheme = "https"
+        cluster.http = httpx.AsyncClient(verify=trusted, timeout=30.0)
+        flags += tls.balancer_flags()
+        agent_flags = ("--management-addr", f"wss://{cluster.management_addr}", "--tls-ca", str(tls.ca))
+    balancer = await cluster.start_balancer(*flags)
+    await cluster.put_state(smollm2_state())
+    cluster.start_agent("agent-0", 2, extra=agent_flags)
+    await cluster.wait_for_serving_agents(1)
+    client = await asyncio.to_thread(connect_without_reading, cluster.inference_addr, trusted)
     try:
         for number in range(2):
             params = {"raw_prompt": chat_prompt("Count to a thousand."), "max_tokens": 1000}
@@ -114,3 +135,5 @@ async def test_an_inference_socket_client_that_never_reads_is_closed_and_its_slo
     assert not any(b"Done" in text for text in texts)
     assert "the client does not read" in balancer.output()
     await cluster.assert_agents_alive_and_serving()
+    if over_tls:
+        await cluster.http.aclose()

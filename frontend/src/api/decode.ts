@@ -210,6 +210,7 @@ export function decodePanelConfig(value: unknown): PanelConfig {
     compat_openai_addr: nullable(string)(fields.compat_openai_addr, "compat_openai_addr"),
     max_buffered_requests: number(fields.max_buffered_requests, "max_buffered_requests"),
     buffered_request_timeout_ms: number(fields.buffered_request_timeout_ms, "buffered_request_timeout_ms"),
+    tls: fields.tls === undefined ? false : boolean(fields.tls, "tls"),
   };
 }
 

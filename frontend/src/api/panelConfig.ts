@@ -26,11 +26,12 @@ export interface ApiLocations {
 export function apiLocations(config: PanelConfig, pageHostname: string): ApiLocations {
   const management = browserReachableAddress(config.management_addr, pageHostname);
   const inference = browserReachableAddress(config.inference_addr, pageHostname);
+  const [http, ws] = config.tls ? ["https", "wss"] : ["http", "ws"];
   return {
     config,
-    managementUrl: `http://${management}`,
-    inferenceUrl: `http://${inference}`,
-    inferenceSocketUrl: `ws://${inference}/api/v1/inference_socket`,
+    managementUrl: `${http}://${management}`,
+    inferenceUrl: `${http}://${inference}`,
+    inferenceSocketUrl: `${ws}://${inference}/api/v1/inference_socket`,
   };
 }
 

@@ -159,4 +159,6 @@ export interface PanelConfig {
   compat_openai_addr: string | null;
   max_buffered_requests: number;
   buffered_request_timeout_ms: number;
+  /** The APIs are served over TLS: https and wss. */
+  tls: boolean;
 }

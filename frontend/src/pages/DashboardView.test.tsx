@@ -14,6 +14,7 @@ const locations = apiLocations(
     compat_openai_addr: null,
     max_buffered_requests: 30,
     buffered_request_timeout_ms: 10000,
+    tls: false,
   },
   "panel.host",
 );

@@ -27,7 +27,8 @@ function Addresses({ locations, panelOrigin }: { locations: ApiLocations; panelO
     ["Inference API", locations.inferenceUrl],
     ["Management API", locations.managementUrl],
   ];
-  if (locations.config.compat_openai_addr) rows.push(["OpenAI API", `http://${locations.config.compat_openai_addr}/v1`]);
+  const scheme = locations.config.tls ? "https" : "http";
+  if (locations.config.compat_openai_addr) rows.push(["OpenAI API", `${scheme}://${locations.config.compat_openai_addr}/v1`]);
   rows.push(["This panel", panelOrigin]);
   return (
     <section className="card" aria-labelledby="addresses-title">
@@ -64,12 +65,13 @@ function BufferedRequests({ locations, buffered }: { locations: ApiLocations; bu
 }
 
 export function addAgentCommand(managementUrl: string): string {
-  const address = managementUrl.replace(/^https?:\/\//, "");
+  // Over TLS the agent dials wss:// (and needs --tls-ca for a private CA).
+  const address = managementUrl.replace(/^http:\/\//, "").replace(/^https:\/\//, "wss://");
   return `python -m paddler agent \\\n  --management-addr ${address} \\\n  --slots 4 --name my-agent`;
 }
 
 function AddAgent({ locations }: { locations: ApiLocations }) {
-  const loopback = /^http:\/\/(127\.|localhost|\[::1\])/.test(locations.managementUrl);
+  const loopback = /^https?:\/\/(127\.|localhost|\[::1\])/.test(locations.managementUrl);
   return (
     <section className="card" aria-labelledby="add-agent-title">
       <h2 id="add-agent-title">How to add an agent</h2>

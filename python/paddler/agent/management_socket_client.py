@@ -7,13 +7,14 @@ import asyncio
 import contextlib
 import logging
 import random
+import ssl
 from http import HTTPStatus
 from typing import Any
 
 import orjson
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import InvalidMessage, InvalidStatus
 
 from paddler.agent.agent_status_board import AgentStatusBoard
 from paddler.agent.json_rpc_outbox import JsonRpcOutbox
@@ -45,6 +46,33 @@ _REQUEST_METHODS = frozenset(
 )
 
 
+# The schemes a --management-addr may have, and the WebSocket scheme each means.
+_WEBSOCKET_SCHEMES = {"ws": "ws", "http": "ws", "wss": "wss", "https": "wss"}
+
+
+def management_socket_base(management_addr: str) -> str:
+    """`HOST:PORT` (plain ws), or a `ws://`, `wss://`, `http://` or `https://` address, as the
+    base URL of the balancer's sockets; raises ValueError for any other scheme."""
+    scheme, separator, rest = management_addr.partition("://")
+    if not separator:
+        scheme, rest = "ws", management_addr
+    websocket_scheme = _WEBSOCKET_SCHEMES.get(scheme.lower())
+    if websocket_scheme is None:
+        raise ValueError(f"{management_addr!r}: the scheme must be ws, wss, http or https")
+    return f"{websocket_scheme}://{rest.rstrip('/')}"
+
+
+def management_host_port(management_addr: str) -> str:
+    """The `HOST:PORT` of a --management-addr, scheme or not."""
+    return management_socket_base(management_addr).partition("://")[2]
+
+
+def balancer_tls_context(tls_ca: str | None) -> ssl.SSLContext:
+    """What a wss:// connection verifies the balancer's certificate with: the system's CAs, or
+    only `tls_ca` (a PEM file, for a private CA). Raises OSError when the file cannot be used."""
+    return ssl.create_default_context(cafile=tls_ca)
+
+
 class ManagementSocketClient:
     def __init__(
         self,
@@ -55,8 +83,11 @@ class ManagementSocketClient:
         reconciler: Reconciler,
         handler: RequestHandler,
         secret: str | None = None,
+        tls_ca: str | None = None,
     ) -> None:
-        self._url = f"ws://{management_addr}/api/v1/agent_socket/{agent_id}"
+        self._url = f"{management_socket_base(management_addr)}/api/v1/agent_socket/{agent_id}"
+        # Over wss the secret and every prompt are encrypted, and the balancer's certificate is checked.
+        self._tls = balancer_tls_context(tls_ca) if self._url.startswith("wss://") else None
         self._headers = {"Authorization": f"Bearer {secret}"} if secret else {}
         self._name = name
         self._board = board
@@ -80,6 +111,7 @@ class ManagementSocketClient:
                     ping_timeout=10.0,
                     open_timeout=5.0,
                     compression=None,
+                    ssl=self._tls,
                 ) as connection:
                     failures = 0
                     logger.info("connected to %s", self._url)
@@ -90,6 +122,16 @@ class ManagementSocketClient:
                     logger.error("the balancer refused this agent: --agent-secret is missing or wrong")
                 else:
                     logger.warning("the balancer refused the connection: %s", error)
+            except ssl.SSLCertVerificationError as error:
+                # Kept trying: the balancer may come back with a certificate this agent trusts.
+                logger.error(
+                    "the balancer's TLS certificate is not trusted (%s): pass --tls-ca with the "
+                    "certificate of the CA that signed it",
+                    error.verify_message,
+                )
+            except InvalidMessage as error:
+                hint = "" if self._tls else "; if the balancer serves TLS, dial it with wss://"
+                logger.warning("the balancer's answer is not a WebSocket handshake (%s)%s", error, hint)
             except (OSError, websockets.WebSocketException, TimeoutError) as error:
                 logger.info("no connection to the balancer (%s)", error or type(error).__name__)
             except Exception:  # never die of the link: log it and dial again

@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 import logging
 import socket
+import ssl
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -19,6 +21,23 @@ logger = logging.getLogger(__name__)
 GRACEFUL_SHUTDOWN_S = 2
 # Agents' batch frames (embeddings of a whole batch) can be large.
 WS_MAX_SIZE = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class TlsFiles:
+    """A certificate chain and its private key (PEM files): every service is served over TLS with them."""
+
+    certificate: str
+    key: str
+
+    def check(self) -> str | None:
+        """Why a server cannot use these files, or None: read once before anything starts."""
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        try:
+            context.load_cert_chain(self.certificate, self.key)
+        except OSError as error:  # ssl.SSLError is one too
+            return f"cannot use --tls-cert {self.certificate} with --tls-key {self.key}: {error}"
+        return None
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -49,6 +68,7 @@ class HttpServer:
         graceful_shutdown_s: float = GRACEFUL_SHUTDOWN_S,
         ws_max_size: int = WS_MAX_SIZE,
         ws_max_unsent_bytes: int = 0,
+        tls: TlsFiles | None = None,
     ) -> None:
         host, port = split_address(address)
         self._address = (host, port)
@@ -72,6 +92,8 @@ class HttpServer:
                 # Frames are small JSON (a token each): compressing them costs
                 # more CPU than the bytes it saves on the networks we run on.
                 ws_per_message_deflate=False,
+                ssl_certfile=tls.certificate if tls else None,
+                ssl_keyfile=tls.key if tls else None,
             )
         )
 

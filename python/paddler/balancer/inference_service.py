@@ -21,7 +21,7 @@ from paddler.balancer.bearer_auth import BearerAuthMiddleware
 from paddler.balancer.client_socket_limit import ClientSocketLimitMiddleware
 from paddler.balancer.embedding_batch_relay import EmbeddingBatchRelay
 from paddler.balancer.http_body import error_response, not_json_content_type, read_json
-from paddler.balancer.http_server import HttpServer
+from paddler.balancer.http_server import HttpServer, TlsFiles
 from paddler.balancer.inference_socket_endpoint import InferenceSocketEndpoint
 from paddler.balancer.management_service import health
 from paddler.balancer.openapi_document import inference_openapi, openapi_route
@@ -68,6 +68,7 @@ class InferenceService:
         cors_allowed_hosts: list[str],
         api_keys: list[str] | None = None,
         limits: RequestLimits | None = None,
+        tls: TlsFiles | None = None,
     ) -> None:
         self._relay = relay
         self._embedding_relay = embedding_relay
@@ -124,6 +125,7 @@ class InferenceService:
             graceful_shutdown_s=30,
             ws_max_size=self._limits.max_websocket_frame_bytes,
             ws_max_unsent_bytes=self._limits.max_websocket_unsent_bytes,
+            tls=tls,
         )
 
     def _endpoint(self, adapter: TypeAdapter[Any], method: BalancerMethod) -> Any:

@@ -20,7 +20,7 @@ from paddler.balancer.balancer_metrics import BalancerMetrics
 from paddler.balancer.bearer_auth import BearerAuthMiddleware
 from paddler.balancer.buffered_request_manager import BufferedRequestManager
 from paddler.balancer.http_body import error_response, read_json
-from paddler.balancer.http_server import HttpServer
+from paddler.balancer.http_server import HttpServer, TlsFiles
 from paddler.balancer.openapi_document import management_openapi, openapi_route
 from paddler.balancer.reconciliation_service import ReconciliationService
 from paddler.balancer.server_sent_events import snapshot_stream
@@ -53,6 +53,7 @@ class ManagementService:
         management_token: str | None = None,
         agent_secret: str | None = None,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        tls: TlsFiles | None = None,
     ) -> None:
         self._pool = pool
         self._buffered_requests = buffered_requests
@@ -98,7 +99,7 @@ class ManagementService:
             )
         )
         self.app = Starlette(routes=routes, middleware=middleware)
-        self._server = HttpServer(self.app, address, "management service")
+        self._server = HttpServer(self.app, address, "management service", tls=tls)
 
     async def run(self, shutdown: asyncio.Event) -> None:
         self._stopping = shutdown

@@ -23,7 +23,7 @@ from paddler.balancer.agent_controller_pool import AgentControllerPool
 from paddler.balancer.bearer_auth import BearerAuthMiddleware
 from paddler.balancer.embedding_batch_relay import EmbeddingBatchRelay
 from paddler.balancer.http_body import not_json_content_type, read_body
-from paddler.balancer.http_server import HttpServer
+from paddler.balancer.http_server import HttpServer, TlsFiles
 from paddler.balancer.management_service import health, json_response
 from paddler.balancer.openai_common import Generation, openai_error, openai_stream_error, sse
 from paddler.balancer.openai_responses import answer_response
@@ -58,6 +58,7 @@ class OpenAIService:
         embedding_relay: EmbeddingBatchRelay,
         api_keys: list[str] | None = None,
         limits: RequestLimits | None = None,
+        tls: TlsFiles | None = None,
     ) -> None:
         self._relay = relay
         self._embedding_relay = embedding_relay
@@ -76,7 +77,7 @@ class OpenAIService:
         auth = Middleware(BearerAuthMiddleware, tokens=api_keys or [], what="API key", deny=openai_error)
         # Every OpenAI request continues the caller's trace (traceparent in, and back out).
         self.app = Starlette(routes=routes, middleware=[auth, Middleware(TraceContextMiddleware)])
-        self._server = HttpServer(self.app, address, "OpenAI service", graceful_shutdown_s=30)
+        self._server = HttpServer(self.app, address, "OpenAI service", graceful_shutdown_s=30, tls=tls)
 
     async def run(self, shutdown: asyncio.Event) -> None:
         await self._server.run(shutdown)

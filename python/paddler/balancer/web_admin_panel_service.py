@@ -22,7 +22,7 @@ from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from paddler.balancer.http_server import HttpServer, split_address
+from paddler.balancer.http_server import HttpServer, TlsFiles, split_address
 from paddler.balancer.management_service import health
 
 # Where `npm run build` (frontend/vite.config.ts) and the CMake install put the panel.
@@ -46,14 +46,14 @@ source checkout without Node.js.</p>
 npm ci
 npm run build</pre>
 <p>or reinstall paddler on a machine with Node.js (<code>pip install .</code> builds the panel too).</p>
-<p>The APIs work without the panel: management <code>http://{management}</code>,
-inference <code>http://{inference}</code>.</p>
+<p>The APIs work without the panel: management <code>{scheme}://{management}</code>,
+inference <code>{scheme}://{inference}</code>.</p>
 </body></html>
 """
 
 
-def panel_origins(address: str) -> list[str]:
-    """The origins a browser may show for a panel served at `address` (HOST:PORT).
+def panel_origins(address: str, tls: bool = False) -> list[str]:
+    """The origins a browser may show for a panel served at `address` (HOST:PORT), over https with `tls`.
 
     A panel on every interface (0.0.0.0, ::) is reached by names that cannot
     all be known: the loopback names and this machine's own names and addresses
@@ -69,15 +69,17 @@ def panel_origins(address: str) -> list[str]:
     origins: list[str] = []
     for name in hosts:
         shown = f"[{name}]" if ":" in name and not name.startswith("[") else name
-        origin = f"http://{shown}" if port == 80 else f"http://{shown}:{port}"
+        scheme, default_port = ("https", 443) if tls else ("http", 80)
+        origin = f"{scheme}://{shown}" if port == default_port else f"{scheme}://{shown}:{port}"
         if origin not in origins:
             origins.append(origin)
     return origins
 
 
-def content_security_policy(management_addr: str, inference_addr: str) -> str:
+def content_security_policy(management_addr: str, inference_addr: str, tls: bool = False) -> str:
     """The panel's policy: its own scripts and styles only, no framing, and connections to
-    itself and to the two APIs it calls (HTTP and SSE, and the inference WebSocket).
+    itself and to the two APIs it calls (HTTP and SSE, and the inference WebSocket; https and
+    wss with `tls`).
 
     An API bound to every interface is reached through the host name the
     browser used for the panel (frontend/src/api/panelConfig.ts): any host
@@ -87,7 +89,7 @@ def content_security_policy(management_addr: str, inference_addr: str) -> str:
     for address in (management_addr, inference_addr):
         host, port = split_address(address)
         shown = "*" if host in ("0.0.0.0", "::", "") or ":" in host else host
-        for scheme in ("http", "ws"):
+        for scheme in ("https", "wss") if tls else ("http", "ws"):
             source = f"{scheme}://{shown}:{port}"
             if source not in connect:
                 connect.append(source)
@@ -145,11 +147,19 @@ def _machine_names() -> list[str]:
 
 
 class WebAdminPanelService:
-    def __init__(self, address: str, panel_config: dict[str, Any], files: Path = PANEL_FILES) -> None:
+    def __init__(
+        self,
+        address: str,
+        panel_config: dict[str, Any],
+        files: Path = PANEL_FILES,
+        tls: TlsFiles | None = None,
+    ) -> None:
         self._files = files
-        self._config = orjson.dumps(panel_config)
+        # The panel calls the APIs over https and wss when they are served over TLS.
+        self._config = orjson.dumps({**panel_config, "tls": tls is not None})
         self._not_built = _NOT_BUILT.format(
             style=_NOT_BUILT_STYLE,
+            scheme="https" if tls else "http",
             folder=html.escape(str(files)),
             management=html.escape(str(panel_config.get("management_addr", ""))),
             inference=html.escape(str(panel_config.get("inference_addr", ""))),
@@ -160,10 +170,10 @@ class WebAdminPanelService:
             Route("/{path:path}", self._static),
         ]
         policy = content_security_policy(
-            str(panel_config["management_addr"]), str(panel_config["inference_addr"])
+            str(panel_config["management_addr"]), str(panel_config["inference_addr"]), tls is not None
         )
         self.app = _SecurityHeaders(Starlette(routes=routes), policy)
-        self._server = HttpServer(self.app, address, "web admin panel")
+        self._server = HttpServer(self.app, address, "web admin panel", tls=tls)
 
     async def run(self, shutdown: asyncio.Event) -> None:
         await self._server.run(shutdown)

@@ -34,6 +34,8 @@ class AgentConfig:
     agent_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     # The balancer's --agent-secret, when it has one.
     secret: str | None = None
+    # The CA certificate (PEM) that signed a wss:// balancer's certificate; None: the system's CAs.
+    tls_ca: str | None = None
     # An OTLP/HTTP collector for request spans; None: no tracing.
     otlp_endpoint: str | None = None
 
@@ -53,7 +55,14 @@ async def run_agent(config: AgentConfig, shutdown: asyncio.Event) -> None:
     tracer = request_tracer("paddler-agent", config.otlp_endpoint)
     handler = RequestHandler(reconciler, board, tracer)
     client = ManagementSocketClient(
-        config.management_addr, config.agent_id, config.name, board, reconciler, handler, config.secret
+        config.management_addr,
+        config.agent_id,
+        config.name,
+        board,
+        reconciler,
+        handler,
+        config.secret,
+        config.tls_ca,
     )
     # The socket client stops first (it tells the balancer), then the reconciler closes the engine.
     client_stopped = asyncio.Event()

@@ -64,7 +64,11 @@ async def run_balancer(config: BalancerConfig, shutdown: asyncio.Event) -> None:
     embedding_relay = EmbeddingBatchRelay(relay, pool, reconciliation)
     # The panel calls both APIs from the browser: its origins are allowed
     # without the operator listing them.
-    panel = panel_origins(config.web_admin_panel_addr) if config.web_admin_panel_addr else []
+    panel = (
+        panel_origins(config.web_admin_panel_addr, config.tls is not None)
+        if config.web_admin_panel_addr
+        else []
+    )
     inference = InferenceService(
         config.inference_addr,
         relay,
@@ -72,6 +76,7 @@ async def run_balancer(config: BalancerConfig, shutdown: asyncio.Event) -> None:
         _with_origins(config.inference_cors_allowed_hosts, panel),
         config.inference_api_keys,
         config.request_limits,
+        config.tls,
     )
     background: list[Service] = [
         reconciliation,
@@ -85,6 +90,7 @@ async def run_balancer(config: BalancerConfig, shutdown: asyncio.Event) -> None:
             config.management_token,
             config.agent_secret,
             config.request_limits.max_body_bytes,
+            config.tls,
         ),
     ]
     if config.statsd_addr:
@@ -98,7 +104,9 @@ async def run_balancer(config: BalancerConfig, shutdown: asyncio.Event) -> None:
             )
         )
     if config.web_admin_panel_addr:
-        background.append(WebAdminPanelService(config.web_admin_panel_addr, _panel_config(config)))
+        background.append(
+            WebAdminPanelService(config.web_admin_panel_addr, _panel_config(config), tls=config.tls)
+        )
 
     front: list[Service] = [inference]
     if config.compat_openai_addr:
@@ -111,6 +119,7 @@ async def run_balancer(config: BalancerConfig, shutdown: asyncio.Event) -> None:
                 embedding_relay,
                 config.inference_api_keys,
                 config.request_limits,
+                config.tls,
             )
         )
 

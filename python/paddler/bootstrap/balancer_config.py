@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
+from paddler.balancer.http_server import TlsFiles
 from paddler.balancer.request_limits import RequestLimits
 
 
@@ -32,6 +33,12 @@ class BalancerConfig:
     request_limits: RequestLimits = field(default_factory=RequestLimits)
     # An OTLP/HTTP collector for request spans; None: no tracing.
     otlp_endpoint: str | None = None
+    # Every service over TLS (https, wss) with these files; None: plain http and ws.
+    tls: TlsFiles | None = None
+
+    @property
+    def http_scheme(self) -> str:
+        return "https" if self.tls else "http"
 
     def unprotected_exposures(self) -> list[str]:
         """What listens beyond this machine without credentials: one warning each."""

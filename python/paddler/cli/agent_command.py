@@ -16,7 +16,10 @@ from paddler.cli.telemetry_arguments import add_telemetry_arguments, apply_telem
 def register(commands: Any) -> None:
     parser: argparse.ArgumentParser = commands.add_parser("agent", help=__doc__.splitlines()[0])
     parser.add_argument(
-        "--management-addr", required=True, help="HOST:PORT of the balancer's management service"
+        "--management-addr",
+        required=True,
+        help="HOST:PORT of the balancer's management service; wss://HOST:PORT (or https://) "
+        "when the balancer serves TLS",
     )
     parser.add_argument("--slots", type=int, required=True, help="requests served at once")
     parser.add_argument("--name", help="shown in the balancer's agent list")
@@ -33,6 +36,11 @@ def register(commands: Any) -> None:
         default=os.environ.get("PADDLER_AGENT_SECRET") or None,
         help="the balancer's --agent-secret, presented when connecting (env PADDLER_AGENT_SECRET)",
     )
+    parser.add_argument(
+        "--tls-ca",
+        help="a CA certificate (PEM file) to verify a wss:// balancer's certificate with, for a private "
+        "CA (default: the system's CAs)",
+    )
     add_telemetry_arguments(parser)
     parser.set_defaults(run=run)
 
@@ -44,13 +52,27 @@ def run(args: argparse.Namespace) -> int:
     if args.threads < 0:
         print("error: --threads must not be negative", file=sys.stderr)
         return 2
+    from paddler.agent.management_socket_client import (
+        balancer_tls_context,
+        management_host_port,
+        management_socket_base,
+    )
     from paddler.balancer.http_server import split_address
 
     try:
-        split_address(args.management_addr)
+        split_address(management_host_port(args.management_addr))
     except ValueError as error:
         print(f"error: --management-addr: {error}", file=sys.stderr)
         return 2
+    if args.tls_ca:
+        if not management_socket_base(args.management_addr).startswith("wss://"):
+            print("error: --tls-ca needs a wss:// (or https://) --management-addr", file=sys.stderr)
+            return 2
+        try:
+            balancer_tls_context(args.tls_ca)
+        except OSError as error:  # ssl.SSLError is one too
+            print(f"error: --tls-ca {args.tls_ca}: {error}", file=sys.stderr)
+            return 2
     # Imported here: the native module is only loaded by commands that need it.
     from paddler.agent.engine_config import ThreadWait
     from paddler.bootstrap.agent_bootstrap import AgentConfig, run_agent
@@ -66,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads,
         thread_wait=ThreadWait(args.thread_wait),
         secret=args.agent_secret,
+        tls_ca=args.tls_ca,
         otlp_endpoint=args.otlp_endpoint,
     )
 

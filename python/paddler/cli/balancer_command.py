@@ -76,6 +76,9 @@ def register(commands: Any) -> None:
         default=os.environ.get("PADDLER_AGENT_SECRET") or None,
         help="the secret agents present on their socket (env PADDLER_AGENT_SECRET)",
     )
+    tls = parser.add_argument_group("TLS", "every service over https and wss; off by default")
+    tls.add_argument("--tls-cert", help="the certificate chain (PEM file) the services present")
+    tls.add_argument("--tls-key", help="its private key (PEM file)")
     limits = parser.add_argument_group("limits", "on what clients send; 0 turns a limit off")
     limits.add_argument("--max-body-bytes", type=_positive, default=DEFAULT_MAX_BODY_BYTES)
     limits.add_argument(
@@ -135,12 +138,16 @@ def _positive(value: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from paddler.balancer.http_server import split_address
+    from paddler.balancer.http_server import TlsFiles, split_address
     from paddler.balancer.request_limits import RequestLimits
     from paddler.balancer.state_database import StateDatabaseError, open_state_database
     from paddler.bootstrap.balancer_bootstrap import run_balancer
     from paddler.bootstrap.balancer_config import BalancerConfig
 
+    if bool(args.tls_cert) != bool(args.tls_key):
+        print("error: --tls-cert and --tls-key go together", file=sys.stderr)
+        return 2
+    tls = TlsFiles(args.tls_cert, args.tls_key) if args.tls_cert else None
     config = BalancerConfig(
         inference_addr=args.inference_addr,
         management_addr=args.management_addr,
@@ -160,6 +167,7 @@ def run(args: argparse.Namespace) -> int:
         management_token=args.management_token,
         agent_secret=args.agent_secret,
         otlp_endpoint=args.otlp_endpoint,
+        tls=tls,
         request_limits=RequestLimits(
             max_body_bytes=args.max_body_bytes,
             max_websocket_frame_bytes=args.max_websocket_frame_bytes,
@@ -185,6 +193,10 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, StateDatabaseError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    tls_problem = tls.check() if tls else None
+    if tls_problem is not None:
+        print(f"error: {tls_problem}", file=sys.stderr)
+        return 2
     problem = apply_telemetry_arguments(args)
     if problem is not None:
         print(f"error: {problem}", file=sys.stderr)
@@ -196,11 +208,13 @@ def run(args: argparse.Namespace) -> int:
     open_agent_registration = config.open_agent_registration()
     if open_agent_registration is not None:
         logging.getLogger("paddler.balancer").warning(open_agent_registration)
-    openai = f", OpenAI http://{config.compat_openai_addr}/v1" if config.compat_openai_addr else ""
-    panel = f", web admin panel http://{config.web_admin_panel_addr}" if config.web_admin_panel_addr else ""
+    scheme = config.http_scheme
+    openai = f", OpenAI {scheme}://{config.compat_openai_addr}/v1" if config.compat_openai_addr else ""
+    panel_addr = config.web_admin_panel_addr
+    panel = f", web admin panel {scheme}://{panel_addr}" if panel_addr else ""
     print(
-        f"paddler balancer: inference http://{config.inference_addr}, "
-        f"management http://{config.management_addr}{openai}{panel}",
+        f"paddler balancer: inference {scheme}://{config.inference_addr}, "
+        f"management {scheme}://{config.management_addr}{openai}{panel}",
         flush=True,
     )
 

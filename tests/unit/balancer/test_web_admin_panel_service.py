@@ -39,7 +39,7 @@ def test_config_json_says_where_the_apis_are(tmp_path: Path) -> None:
     response = client(tmp_path).get("/config.json")
 
     assert response.status_code == 200
-    assert response.json() == CONFIG
+    assert response.json() == {**CONFIG, "tls": False}
     assert response.headers["cache-control"] == "no-store"
 
 
@@ -117,3 +117,16 @@ def test_the_not_built_pages_inline_style_is_the_one_the_policy_allows(tmp_path:
     digest = base64.b64encode(hashlib.sha256(style.group(1).encode()).digest()).decode()
 
     assert f"'sha256-{digest}'" in directives(response.headers["content-security-policy"])["style-src"]
+
+
+def test_over_tls_the_panel_is_on_https_and_calls_the_apis_over_https_and_wss() -> None:
+    assert panel_origins("127.0.0.1:8062", tls=True)[0] == "https://127.0.0.1:8062"
+    assert panel_origins("panel.internal:443", tls=True) == ["https://panel.internal"]
+    policy = directives(content_security_policy("127.0.0.1:8060", "127.0.0.1:8061", tls=True))
+    assert policy["connect-src"] == [
+        "'self'",
+        "https://127.0.0.1:8060",
+        "wss://127.0.0.1:8060",
+        "https://127.0.0.1:8061",
+        "wss://127.0.0.1:8061",
+    ]

@@ -10,3 +10,25 @@ def test_an_unknown_thread_wait_is_refused_by_the_command_line() -> None:
     )  # fmt: skip
     assert result.returncode == 2
     assert "--thread-wait" in result.stderr
+
+
+def run_agent_command(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "paddler", "agent", "--slots", "1", *args],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+
+
+def test_a_management_address_with_another_scheme_is_refused() -> None:
+    result = run_agent_command("--management-addr", "ftp://127.0.0.1:1")
+    assert result.returncode == 2
+    assert "the scheme must be ws, wss, http or https" in result.stderr
+
+
+def test_a_tls_ca_is_refused_for_a_plain_management_address_or_an_unreadable_file() -> None:
+    plain = run_agent_command("--management-addr", "127.0.0.1:1", "--tls-ca", "/nonexistent.pem")
+    assert plain.returncode == 2
+    assert "--tls-ca needs a wss://" in plain.stderr
+    unreadable = run_agent_command("--management-addr", "wss://127.0.0.1:1", "--tls-ca", "/nonexistent.pem")
+    assert unreadable.returncode == 2
+    assert "--tls-ca /nonexistent.pem" in unreadable.stderr
