@@ -7,6 +7,7 @@
 #include <nanobind/stl/vector.h>
 
 #include "backend_devices.hpp"
+#include "chat_template_probe.hpp"
 #include "embedding_runner.hpp"
 #include "engine.hpp"
 
@@ -135,6 +136,7 @@ NB_MODULE(_core, m) {
         .def_rw("flash_attention", &EngineParams::flash_attention)
         .def_rw("use_mmap", &EngineParams::use_mmap)
         .def_rw("chat_template_override", &EngineParams::chat_template_override)
+        .def_rw("chat_template_refusal", &EngineParams::chat_template_refusal)
         .def_rw("enable_embeddings", &EngineParams::enable_embeddings)
         .def_rw("embedding_batch_size", &EngineParams::embedding_batch_size)
         .def_rw("pooling_type", &EngineParams::pooling_type);
@@ -220,6 +222,15 @@ NB_MODULE(_core, m) {
 
     // Asking a GPU backend for its free memory can wait on the driver.
     m.def("backend_devices", &backend_devices, nb::call_guard<nb::gil_scoped_release>());
+
+    nb::class_<ChatTemplateProbeReport>(m, "ChatTemplateProbeReport")
+        .def_ro("compile_error", &ChatTemplateProbeReport::compile_error)
+        .def_ro("conversations", &ChatTemplateProbeReport::conversations)
+        .def_ro("failures", &ChatTemplateProbeReport::failures);
+    m.attr("CHAT_TEMPLATE_PROBE_OUT_OF_MEMORY_EXIT") = kChatTemplateProbeOutOfMemoryExit;
+    // Only in a process of its own: see chat_template_probe.hpp.
+    m.def("probe_chat_template", &probe_chat_template, "model_path"_a, "chat_template_override"_a,
+          nb::call_guard<nb::gil_scoped_release>());
 
     nb::class_<Engine>(m, "Engine")
         .def(nb::init<const std::string&, const EngineParams&>(), "model_path"_a, "params"_a,

@@ -171,7 +171,8 @@ Engine::Engine(const std::string& model_path, const EngineParams& params) : para
     if (const char* tmpl = llama_model_chat_template(model_, nullptr)) {
         chat_template_ = tmpl;
     }
-    preparer_ = std::make_unique<RequestPreparer>(model_, params_.chat_template_override, slot_context_size_);
+    preparer_ = std::make_unique<RequestPreparer>(model_, params_.chat_template_override, slot_context_size_,
+                                                  params_.chat_template_refusal);
     if (params_.enable_embeddings) {
         try {
             embeddings_ = std::make_unique<EmbeddingRunner>(model_, params_);

@@ -7,6 +7,7 @@
 #include "common.h"
 #include "json-schema-to-grammar.h"
 #include "json.h"
+#include "large_stack.hpp"
 #include "llama.h"
 #include "llama_log.hpp"
 
@@ -49,13 +50,18 @@ bool starts_with(const std::string& text, const std::string& prefix) {
 }  // namespace
 
 RequestPreparer::RequestPreparer(const llama_model* model, const std::string& chat_template_override,
-                                 std::uint32_t slot_context_size)
+                                 std::uint32_t slot_context_size, const std::string& chat_template_refusal)
     : model_(model), vocab_(llama_model_get_vocab(model)), slot_context_size_(slot_context_size) {
     const std::int32_t n_vocab = llama_vocab_n_tokens(vocab_);
     for (llama_token token = 0; token < n_vocab; ++token) {
         if (llama_vocab_is_eog(vocab_, token)) {
             end_of_generation_bias_.push_back({token, -INFINITY});
         }
+    }
+    if (!chat_template_refusal.empty()) {
+        // Compiling it is what would crash: it is never handed to llama.cpp.
+        chat_template_error_ = chat_template_refusal;
+        return;
     }
     // Without a template of its own the common library would fall back to
     // ChatML; a silent guess at a model's format is worse than a clear error.
@@ -64,8 +70,12 @@ RequestPreparer::RequestPreparer(const llama_model* model, const std::string& ch
         return;
     }
     try {
-        templates_ = common_chat_templates_init(model, chat_template_override);
-        supports_thinking_ = common_chat_templates_support_enable_thinking(templates_.get());
+        // Compiling parses (recursively) and analyses the template by
+        // rendering it: both on the large stack.
+        run_on_large_stack(kChatTemplateStackBytes, [&] {
+            templates_ = common_chat_templates_init(model, chat_template_override);
+            supports_thinking_ = common_chat_templates_support_enable_thinking(templates_.get());
+        });
     } catch (const std::exception& error) {
         templates_.reset();
         chat_template_error_ = std::string("the chat template does not compile: ") + error.what();
@@ -124,7 +134,8 @@ std::variant<RequestPreparer::Rendered, PreparationFailure> RequestPreparer::ren
     }
     Rendered rendered;
     try {
-        rendered.chat = common_chat_templates_apply(templates_.get(), inputs);
+        run_on_large_stack(kChatTemplateStackBytes,
+                           [&] { rendered.chat = common_chat_templates_apply(templates_.get(), inputs); });
     } catch (const std::exception& error) {
         const std::string what = error.what();
         // A JSON schema the converter cannot handle surfaces from apply too.

@@ -7,7 +7,9 @@
 // never as an exception.
 //
 // Thread contract: prepare() is const and may run on several threads at once;
-// the chat templates and the vocabulary are only read.
+// the chat templates and the vocabulary are only read. Templates are compiled
+// and rendered on a thread of their own with a large stack
+// (large_stack.hpp); the caller waits for it.
 #pragma once
 
 #include <cstdint>
@@ -52,8 +54,12 @@ using Preparation = std::variant<PreparedRequest, PreparationFailure>;
 
 class RequestPreparer {
   public:
+    // A non-empty `chat_template_refusal` says why the template (the
+    // override, or the model's own) must not be compiled at all: the chat
+    // template probe saw it crash or run away. Conversations then fail with
+    // ChatTemplateError and that reason.
     RequestPreparer(const llama_model* model, const std::string& chat_template_override,
-                    std::uint32_t slot_context_size);
+                    std::uint32_t slot_context_size, const std::string& chat_template_refusal = "");
 
     Preparation prepare(Request request) const;
     // The prompt a conversation request renders to, or why it does not.

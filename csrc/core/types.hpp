@@ -48,6 +48,10 @@ struct EngineParams {
     // does not compile does not stop the engine: conversation requests then
     // end with ChatTemplateError, and chat_template_error() says why.
     std::string chat_template_override;
+    // When not empty, why the chat template (the override, or the model's
+    // own) must not be compiled at all (the chat template probe saw it crash
+    // or run away): conversation requests end with ChatTemplateError and this.
+    std::string chat_template_refusal;
     // A second llama context on the same weights serves embeddings, so they
     // never wait for (or stall) token generation.
     bool enable_embeddings = false;

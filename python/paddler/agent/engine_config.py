@@ -63,6 +63,10 @@ class EngineConfig:
     # Replaces the model's own chat template. One that does not compile does
     # not stop the engine: conversations then fail with CHAT_TEMPLATE_ERROR.
     chat_template_override: str | None = None
+    # Why the chat template (the override, or the model's own) must not be
+    # compiled at all: the chat template probe saw it crash or run away.
+    # Conversations then fail with CHAT_TEMPLATE_ERROR and this reason.
+    chat_template_refusal: str | None = None
     # Embeddings run on a second llama context beside generation.
     enable_embeddings: bool = False
     embedding_batch_size: int = 512

@@ -143,6 +143,7 @@ def _native_params(config: EngineConfig) -> _core.EngineParams:
     params.flash_attention = _FLASH_ATTENTION[config.flash_attention]
     params.use_mmap = config.use_mmap
     params.chat_template_override = config.chat_template_override or ""
+    params.chat_template_refusal = config.chat_template_refusal or ""
     params.enable_embeddings = config.enable_embeddings
     params.embedding_batch_size = config.embedding_batch_size
     params.pooling_type = _POOLING_TYPES[config.pooling_type]

@@ -11,11 +11,18 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 from paddler.agent.agent_status_board import AgentStatusBoard
+from paddler.agent.chat_template_probe import (
+    DEFAULT_PROBE_LIMITS,
+    ChatTemplateProbeLimits,
+    ChatTemplateProbeVerdict,
+    probe_chat_template,
+)
 from paddler.agent.engine_config import EngineConfig, KvCacheType, PoolingType, ThreadWait
 from paddler.agent.inference_engine import InferenceEngine, ModelLoadError
 from paddler.agent.model_resolver import DownloadProgress, ModelResolver, ResolveFailed
@@ -27,12 +34,16 @@ from paddler.protocol.inference_parameters import PoolingType as WirePoolingType
 
 logger = logging.getLogger(__name__)
 
+_T = TypeVar("_T")
+
 RETRY_INITIAL_S = 1.0
 RETRY_MAX_S = 30.0
 # Failed attempts at one desired state before the status says Stuck.
 STUCK_AFTER_FAILURES = 5
 # In-flight requests get this long to finish before a new engine replaces theirs.
 DRAIN_TIMEOUT_S = 30.0
+# Chat template probe verdicts remembered, per (model file, override).
+PROBE_VERDICTS_KEPT = 16
 
 _KV_CACHE_TYPES = {
     KvCacheDtype.F32: KvCacheType.F32,
@@ -98,6 +109,10 @@ class _Superseded(Exception):
     """A newer desired state arrived while this one was being applied."""
 
 
+# A model file as it is on disk (path, size, modification time) and the override.
+_ProbeKey = tuple[str, int, int, str | None]
+
+
 class Reconciler:
     def __init__(
         self,
@@ -106,9 +121,13 @@ class Reconciler:
         slots: int,
         threads: int = 0,
         thread_wait: ThreadWait = ThreadWait.SPIN,
+        probe_limits: ChatTemplateProbeLimits = DEFAULT_PROBE_LIMITS,
     ) -> None:
         self._board = board
         self._resolver = ModelResolver(resolver_cache_dir, self._on_download_progress)
+        self._probe_limits = probe_limits
+        # Why each probed template was refused (None: it was not).
+        self._probe_verdicts: dict[_ProbeKey, str | None] = {}
         self._slots = slots
         self._threads = threads
         self._thread_wait = thread_wait
@@ -116,6 +135,8 @@ class Reconciler:
         self._applied: AgentDesiredState | None = None
         self._wake = asyncio.Event()
         self.serving: ServingModel | None = None
+        # What stays wrong with the engine being served (its model's chat template).
+        self._serving_issues: list[AgentIssue] = []
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -178,9 +199,11 @@ class Reconciler:
                 attempted, failures = desired, 0
                 self._board.update(state_application_status=AgentStateApplicationStatus.FRESH)
             try:
-                await self._apply(desired)
+                standing = await self._apply(desired)
                 self._applied = desired
-                self._board.update(state_application_status=AgentStateApplicationStatus.APPLIED, issues=[])
+                self._board.update(
+                    state_application_status=AgentStateApplicationStatus.APPLIED, issues=standing
+                )
                 return
             except _NotAppliable as failure:
                 self._applied = desired  # trying again cannot help; wait for a new state
@@ -213,7 +236,8 @@ class Reconciler:
                 return
             self._wake.clear()
 
-    async def _apply(self, desired: AgentDesiredState) -> None:
+    async def _apply(self, desired: AgentDesiredState) -> list[AgentIssue]:
+        """Applies `desired`; returns the issues that stand while it is applied."""
         parameters = desired.inference_parameters
         override = desired.chat_template_override.content if desired.chat_template_override else None
         for dtype in (parameters.k_cache_dtype, parameters.v_cache_dtype):
@@ -230,9 +254,9 @@ class Reconciler:
             # Only sampling defaults changed: they apply to the next request,
             # the engine stays.
             self.serving = ServingModel(serving.engine, parameters, override, desired.model)
-            return
+            return self._serving_issues
 
-        resolved = await self._resolve_unless_superseded(desired)
+        resolved = await self._unless_superseded(desired, self._resolver.resolve(desired.model))
         if isinstance(resolved, ResolveFailed):
             if resolved.retry:
                 raise _Retry(resolved.issue)
@@ -240,7 +264,22 @@ class Reconciler:
         if resolved is None:
             await self._replace(None)
             self._board.update(model_path=None, uses_chat_template_override=False)
-            return
+            self._serving_issues = []
+            return []
+
+        # The template is tried in a process of its own before the engine
+        # compiles it: one that crashes or runs away there would take the
+        # agent down here. The current engine serves meanwhile.
+        refusal = await self._unless_superseded(desired, self._chat_template_refusal(resolved, override))
+        if refusal is not None and override is not None:
+            # As for an override that does not compile: nothing to retry
+            # until the operator changes it, and nothing served with it.
+            await self._replace(None)
+            self._board.update(model_path=None)
+            raise _NotAppliable(
+                issue("ChatTemplateDoesNotCompile", f"the chat template override was refused: {refusal}")
+            )
+        model_template_refusal = f"the model's chat template was refused: {refusal}" if refusal else None
 
         # The chat template is compiled by the engine (llama.cpp's own jinja),
         # so a new override means a new engine; loading a model that is
@@ -256,6 +295,7 @@ class Reconciler:
             k_cache_type=_KV_CACHE_TYPES[parameters.k_cache_dtype],
             v_cache_type=_KV_CACHE_TYPES[parameters.v_cache_dtype],
             chat_template_override=override,
+            chat_template_refusal=model_template_refusal,
             enable_embeddings=parameters.enable_embeddings,
             embedding_batch_size=parameters.embedding_batch_size,
             pooling_type=_POOLING_TYPES[parameters.pooling_type],
@@ -280,26 +320,70 @@ class Reconciler:
             model_path=str(resolved),
             uses_chat_template_override=override is not None,
         )
+        self._serving_issues = []
         if template_problem is not None:
             # Raw prompts work without a template: applied, with the issue shown.
-            self._board.update(issues=[issue("UnableToFindChatTemplate", template_problem)])
+            kind = "ChatTemplateDoesNotCompile" if model_template_refusal else "UnableToFindChatTemplate"
+            self._serving_issues = [issue(kind, template_problem)]
+        return self._serving_issues
 
-    async def _resolve_unless_superseded(self, desired: AgentDesiredState) -> Path | ResolveFailed | None:
-        # A download can take long; a newer desired state must not wait for
-        # a model nobody wants any more. (Loading an engine is not cut short:
-        # a half-built native engine cannot be abandoned safely.)
-        resolving = asyncio.create_task(self._resolver.resolve(desired.model))
-        while not resolving.done():
-            superseded = asyncio.create_task(self._wake.wait())
-            await asyncio.wait({resolving, superseded}, return_when=asyncio.FIRST_COMPLETED)
-            superseded.cancel()
-            if not resolving.done() and self._desired != desired:
-                resolving.cancel()
+    async def _chat_template_refusal(self, model: Path, override: str | None) -> str | None:
+        """Why the template `model` would be served with must not be compiled, or None.
+
+        Probed once per model file and override; the verdict is remembered.
+        """
+        try:
+            stat = await asyncio.to_thread(model.stat)
+        except OSError:
+            return None  # loading the engine reports it
+        key: _ProbeKey = (str(model), stat.st_size, stat.st_mtime_ns, override)
+        if key in self._probe_verdicts:
+            return self._probe_verdicts[key]
+        try:
+            outcome = await probe_chat_template(model, override, self._probe_limits)
+        except OSError as error:
+            raise _Retry(
+                issue("UnexpectedError", f"the chat template probe cannot start: {error}")
+            ) from error
+        which = "override" if override is not None else "model's own"
+        logger.info(
+            "chat template probe (%s) %s in %.2f s: %s",
+            which,
+            outcome.verdict.value,
+            outcome.elapsed_s,
+            outcome.problem,
+        )
+        if outcome.verdict is ChatTemplateProbeVerdict.FAILED:
+            # Neither safe nor refused: tried again with the desired state.
+            raise _Retry(issue("UnexpectedError", outcome.problem))
+        refusal = outcome.problem if outcome.refused else None
+        if len(self._probe_verdicts) >= PROBE_VERDICTS_KEPT:
+            self._probe_verdicts.pop(next(iter(self._probe_verdicts)))
+        self._probe_verdicts[key] = refusal
+        return refusal
+
+    async def _unless_superseded(self, desired: AgentDesiredState, work: Coroutine[Any, Any, _T]) -> _T:
+        # A download or a runaway template's probe can take long; a newer
+        # desired state must not wait for a model nobody wants any more.
+        # (Loading an engine is not cut short: a half-built native engine
+        # cannot be abandoned safely.)
+        task = asyncio.create_task(work)
+        try:
+            while not task.done():
+                superseded = asyncio.create_task(self._wake.wait())
+                await asyncio.wait({task, superseded}, return_when=asyncio.FIRST_COMPLETED)
+                superseded.cancel()
+                if not task.done() and self._desired != desired:
+                    raise _Superseded()
+                self._wake.clear()
+        finally:
+            # Superseded, or the reconciler itself cancelled (shutdown): the
+            # work (and a probe's process) does not go on alone.
+            if not task.done():
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await resolving
-                raise _Superseded()
-            self._wake.clear()
-        return resolving.result()
+                    await task
+        return task.result()
 
     async def _replace(self, serving: ServingModel | None) -> None:
         """Drains the requests on the current engine, closes it, installs `serving`."""
