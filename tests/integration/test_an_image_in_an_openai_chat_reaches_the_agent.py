@@ -1,6 +1,7 @@
 """Paddler's OpenAI service passes `image_url` content parts on to the agent (for a multimodal
 model), as its own API does. SmolLM2 has no projector, so the agent's answer proves the image
-got there: MultimodalNotSupported, not a 400 for the request's shape."""
+got there: the engine's MultimodalNotSupported (400: a text model was sent an image), not a refusal
+of the request's shape."""
 
 import openai
 import pytest
@@ -19,7 +20,7 @@ async def test_an_image_in_an_openai_chat_reaches_the_agent(cluster: Cluster) ->
     await cluster.serve_smollm2(agents=1, slots=1)
     client = openai.AsyncOpenAI(base_url=cluster.openai_url, api_key="unused", max_retries=0)
 
-    with pytest.raises(openai.APIStatusError) as raised:
+    with pytest.raises(openai.BadRequestError) as raised:
         await client.chat.completions.create(
             model="any",
             max_tokens=4,
@@ -34,6 +35,6 @@ async def test_an_image_in_an_openai_chat_reaches_the_agent(cluster: Cluster) ->
             ],
         )
 
-    assert raised.value.status_code == 500
+    assert raised.value.status_code == 400
     assert "MultimodalNotSupported" in raised.value.message
     await client.close()

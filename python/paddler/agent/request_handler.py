@@ -52,6 +52,10 @@ logger = logging.getLogger(__name__)
 
 Send = Callable[[dict[str, Any]], None]
 
+# Failures that end a generation with a JSON-RPC error. The client's own
+# mistakes are INVALID_PARAMS (400 to the client); anything not listed
+# (KV_CACHE_FULL, DECODE_FAILED) is the agent's: INTERNAL_ERROR (500, and
+# the balancer tries another agent if no token was sent yet).
 _FAILURE_CODES = {
     ErrorKind.INVALID_REQUEST: RpcErrorCode.INVALID_PARAMS,
     ErrorKind.PROMPT_TOO_LONG: RpcErrorCode.INVALID_PARAMS,
@@ -70,7 +74,8 @@ class _Reply(Exception):
 
 
 # Failures that end a generation as one of the protocol's terminal
-# GeneratedToken variants (a string payload), not as a JSON-RPC error.
+# GeneratedToken variants (a string payload), not as a JSON-RPC error. Which
+# of them are the client's fault is the OpenAI service's call (openai_common).
 _TERMINAL_VARIANTS = {
     ErrorKind.CHAT_TEMPLATE_ERROR: "ChatTemplateError",
     ErrorKind.GRAMMAR_SYNTAX_ERROR: "GrammarSyntaxError",

@@ -22,6 +22,23 @@ _ERROR_TYPES = {
 # As the OpenAI API answers a missing or wrong key.
 _ERROR_CODES = {401: "invalid_api_key"}
 
+# Terminal GeneratedToken variants that what the client sent caused (its
+# grammar or response format, its tools, its images): 400 with the engine's
+# message, as llama-server answers them. Every other variant is the server's
+# (500): a chat template that fails, a sampler failure, model output that the
+# grammar, the tool-call parser or a tool's schema rejects.
+_CLIENT_FAULT_VARIANTS = frozenset(
+    {
+        "GrammarSyntaxError",
+        "GrammarInitializationFailed",
+        "GrammarIncompatibleWithThinking",
+        "ToolSchemaInvalid",
+        "MultimodalNotSupported",
+        "ImageDecodingFailed",
+        "ImageExceedsBatchSize",
+    }
+)
+
 
 def openai_error_body(status_code: int, message: str, param: str | None = None) -> dict[str, Any]:
     return {
@@ -49,6 +66,42 @@ def openai_error(status_code: int, message: str, param: str | None = None) -> Re
 
 def sse(value: Any) -> bytes:
     return b"data: " + orjson.dumps(value) + b"\n\n"
+
+
+async def stream_or_failure(
+    events: AsyncGenerator[RelayEvent, None],
+) -> tuple[int, str] | AsyncGenerator[RelayEvent, None]:
+    """Waits for a relay's first event: the (status, message) to answer with if the
+    request failed before anything was generated (the relay is closed then), else the
+    relay's events, that first one included.
+
+    A stream starts once there is something to stream, as llama-server does: a failure
+    known before that (a grammar that does not compile, a prompt too long) gets its own
+    status, not a 200 and an error event.
+    """
+    try:
+        first = await anext(events)
+    except BaseException:
+        await events.aclose()
+        raise
+    failure: tuple[int, str] | None = None
+    if isinstance(first, RelayFinished):
+        failure = Generation.result_failure(first)
+    elif not isinstance(first, Relayed):
+        failure = (first.code, first.description)
+    if failure is not None:
+        await events.aclose()
+        return failure
+    return _prepended(first, events)
+
+
+async def _prepended(
+    first: RelayEvent, events: AsyncGenerator[RelayEvent, None]
+) -> AsyncGenerator[RelayEvent, None]:
+    async with aclosing(events):
+        yield first
+        async for event in events:
+            yield event
 
 
 class Generation:
@@ -115,12 +168,23 @@ class Generation:
             )
 
     def finish(self, event: RelayFinished) -> None:
-        result = event.response.get("GeneratedToken", {}) if isinstance(event.response, dict) else {}
-        if "Done" in result:
-            self.usage = result["Done"].get("usage", {})
-        else:
-            variant, detail = next(iter(result.items()), ("Error", "the agent ended the request"))
-            self.error = (500, f"{variant}: {detail}")
+        failure = self.result_failure(event)
+        if failure is not None:
+            self.error = failure
+            return
+        self.usage = event.response["GeneratedToken"]["Done"].get("usage", {})
+
+    @staticmethod
+    def result_failure(event: RelayFinished) -> tuple[int, str] | None:
+        """The (status, message) of a generation's last response, None for Done."""
+        result = event.response.get("GeneratedToken") if isinstance(event.response, dict) else None
+        if not isinstance(result, dict) or not result:
+            return (500, f"the agent ended the request with {event.response!r}")
+        variant, detail = next(iter(result.items()))
+        if variant == "Done" and isinstance(detail, dict):
+            return None
+        status = 400 if variant in _CLIENT_FAULT_VARIANTS else 500
+        return (status, f"{variant}: {_describe(detail)}")
 
     def completion_tokens(self) -> int:
         return sum(
@@ -148,3 +212,17 @@ class Generation:
         if self.tool_calls:
             return "tool_calls"
         return "length" if limit > 0 and self.completion_tokens() >= limit else "stop"
+
+
+def _describe(detail: Any) -> str:
+    """A terminal variant's payload as text: most are a message, a few carry fields."""
+    if isinstance(detail, str):
+        return detail
+    if isinstance(detail, list):
+        return "; ".join(str(item) for item in detail)
+    if isinstance(detail, dict) and {"image_tokens", "n_batch"} <= detail.keys():
+        tokens, n_batch = detail["image_tokens"], detail["n_batch"]
+        return f"the image takes {tokens} tokens, more than the agent's n_batch of {n_batch}"
+    if isinstance(detail, dict) and {"text", "ffi_error_message"} <= detail.keys():
+        return f"{detail['ffi_error_message']}: {detail['text']}"
+    return orjson.dumps(detail).decode()

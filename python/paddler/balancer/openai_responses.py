@@ -11,7 +11,7 @@ from typing import Any
 from starlette.responses import Response, StreamingResponse
 
 from paddler.balancer.management_service import json_response
-from paddler.balancer.openai_common import Generation, openai_error, sse
+from paddler.balancer.openai_common import Generation, openai_error, sse, stream_or_failure
 from paddler.balancer.request_relay import Relayed, RelayFinished, RequestRelay
 from paddler.protocol.agent_socket import BalancerMethod
 from paddler.protocol.openai_request import ResponsesRequest
@@ -81,6 +81,9 @@ async def answer_response(relay: RequestRelay, body: ResponsesRequest, model: st
         if generation.error is not None:
             return openai_error(*generation.error)
         return json_response(response_object("completed", text, responses_usage(generation)))
+    opened = await stream_or_failure(relay.relay(method, params))
+    if isinstance(opened, tuple):
+        return openai_error(*opened)
 
     async def events_stream() -> AsyncIterator[bytes]:
         sequence = 0
@@ -105,7 +108,7 @@ async def answer_response(relay: RequestRelay, body: ResponsesRequest, model: st
         yield event("response.content_part.added", part=part, **where)
         generation = Generation()
         pieces: list[str] = []
-        async with aclosing(relay.relay(method, params)) as relayed:
+        async with aclosing(opened) as relayed:
             async for relay_event in relayed:
                 if isinstance(relay_event, Relayed):
                     text = "".join(generation.texts(relay_event))

@@ -7,7 +7,7 @@ import base64
 import struct
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from pathlib import PurePath
 from typing import Any
@@ -25,12 +25,18 @@ from paddler.balancer.embedding_batch_relay import EmbeddingBatchRelay
 from paddler.balancer.http_body import not_json_content_type, read_body
 from paddler.balancer.http_server import HttpServer, TlsFiles
 from paddler.balancer.management_service import health, json_response
-from paddler.balancer.openai_common import Generation, openai_error, openai_stream_error, sse
+from paddler.balancer.openai_common import (
+    Generation,
+    openai_error,
+    openai_stream_error,
+    sse,
+    stream_or_failure,
+)
 from paddler.balancer.openai_responses import answer_response
 from paddler.balancer.openapi_document import openai_openapi, openapi_route
 from paddler.balancer.reconciliation_service import ReconciliationService
 from paddler.balancer.request_limits import LimitExceeded, RequestLimits
-from paddler.balancer.request_relay import Relayed, RelayFinished, RequestRelay
+from paddler.balancer.request_relay import Relayed, RelayEvent, RelayFinished, RequestRelay
 from paddler.balancer.trace_context_middleware import TraceContextMiddleware
 from paddler.protocol.agent_desired_model import HuggingFace, LocalToAgent, Url
 from paddler.protocol.agent_socket import BalancerMethod
@@ -255,8 +261,11 @@ class OpenAIService:
         model = body.model or self._model_id()
         if body.stream:
             include_usage = body.stream_options is not None and body.stream_options.include_usage
+            events = await stream_or_failure(self._relay.relay(method, params))
+            if isinstance(events, tuple):
+                return openai_error(*events)
             return StreamingResponse(
-                self._stream(completion_id, created, model, method, params, limit, chat, include_usage),
+                self._stream(completion_id, created, model, events, limit, chat, include_usage),
                 media_type="text/event-stream",
                 headers={"Cache-Control": "no-cache"},
             )
@@ -297,8 +306,7 @@ class OpenAIService:
         completion_id: str,
         created: int,
         model: str,
-        method: BalancerMethod,
-        params: dict[str, Any],
+        relayed: AsyncGenerator[RelayEvent, None],
         limit: int,
         chat: bool,
         include_usage: bool,
@@ -318,7 +326,7 @@ class OpenAIService:
         if chat:
             yield sse(chunk({"role": "assistant", "content": ""}))
         generation = Generation()
-        async with aclosing(self._relay.relay(method, params)) as events:
+        async with aclosing(relayed) as events:
             async for event in events:
                 if isinstance(event, Relayed):
                     pieces = generation.pieces(event)

@@ -70,9 +70,14 @@ _FAILURE_CODES = {
     RelayFailure.SHUTTING_DOWN: BalancerErrorCode.UNAVAILABLE,
 }
 
+# Only INVALID_PARAMS is the client's fault (a prompt too long, a schema the
+# agent refuses). NOT_SUPPORTED is this agent's configuration (embeddings off
+# while the desired state has them on: being reloaded), as the balancer's own
+# refusal says 501. The rest, and any code not listed, are 500: the agent's
+# failure or a bug between balancer and agent.
 _AGENT_ERROR_CODES: dict[int, int] = {
     RpcErrorCode.INVALID_PARAMS: BalancerErrorCode.BAD_REQUEST,
-    RpcErrorCode.NOT_SUPPORTED: BalancerErrorCode.BAD_REQUEST,
+    RpcErrorCode.NOT_SUPPORTED: BalancerErrorCode.NOT_IMPLEMENTED,
     RpcErrorCode.NO_MODEL_LOADED: BalancerErrorCode.UNAVAILABLE,
     RpcErrorCode.SHUTTING_DOWN: BalancerErrorCode.UNAVAILABLE,
 }

@@ -33,6 +33,7 @@ class BalancerErrorCode(enum.IntEnum):
 
     BAD_REQUEST = 400
     INTERNAL = 500
+    NOT_IMPLEMENTED = 501
     AGENT_CONNECTION_CLOSED = 502
     UNAVAILABLE = 503
     TIMEOUT = 504
