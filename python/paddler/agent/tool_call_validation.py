@@ -54,7 +54,11 @@ def _pattern(validator: Validator, pattern: str, instance: Any, _schema: Any) ->
 
 
 def _pattern_properties(
-    validator: Validator, patterns: Mapping[str, Any], instance: Any, _schema: Any
+    # jsonschema's Validator protocol does not declare `descend`, which every validator has.
+    validator: Any,
+    patterns: Mapping[str, Any],
+    instance: Any,
+    _schema: Any,
 ) -> Iterator[Any]:
     if not validator.is_type(instance, "object"):
         return
@@ -66,7 +70,7 @@ def _pattern_properties(
 
 def _validator(schema: Any) -> Validator:
     base = jsonschema.validators.validator_for(schema)
-    extended = jsonschema.validators.extend(
+    extended = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
         base, {"pattern": _pattern, "patternProperties": _pattern_properties}
     )
     validator: Validator = extended(schema, registry=_REGISTRY)
