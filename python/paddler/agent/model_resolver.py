@@ -1,11 +1,18 @@
 """Turns a desired model into a file on this machine: a local path, a URL
-download (resumable) or a Hugging Face download."""
+download (resumable) or a Hugging Face download.
+
+A URL is whatever the management API was given, so a download is bounded: its
+size (--max-model-download-bytes, refused from the Content-Length at once, or
+stopped when a stream passes it), the disk it may fill (it stops while some
+free space is left) and the redirects it follows. Each refusal is an issue.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +32,31 @@ def default_cache_dir() -> Path:
     if xdg:
         return Path(xdg) / "paddler"
     return Path.home() / ".cache" / "paddler"
+
+
+# A real GGUF file is at most a few hundred GiB (the largest models come split
+# into files of 50 GB or less, Hugging Face's limit per file, and a single
+# file of an unquantized 120B model is about 240 GB): the default stops an
+# endless stream without refusing any real model.
+DEFAULT_MAX_DOWNLOAD_BYTES = 512 * 2**30
+# Enough for a redirect to a CDN and a signed URL or two; a loop ends here.
+MAX_REDIRECTS = 10
+# A download stops while this much of its disk is still free: the agent, its
+# logs and the rest of the machine need some.
+DEFAULT_MIN_FREE_DISK_BYTES = 2**30
+# Free disk space is checked again after every this many bytes received.
+_DISK_CHECK_EVERY_BYTES = 64 * 2**20
+
+
+@dataclass(frozen=True, slots=True)
+class DownloadLimits:
+    # The largest model file a URL download may bring; 0: no limit.
+    max_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES
+    min_free_disk_bytes: int = DEFAULT_MIN_FREE_DISK_BYTES
+    max_redirects: int = MAX_REDIRECTS
+
+
+DEFAULT_DOWNLOAD_LIMITS = DownloadLimits()
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,9 +79,15 @@ class ResolveFailed:
 
 
 class ModelResolver:
-    def __init__(self, cache_dir: Path, on_progress: Callable[[DownloadProgress], None]) -> None:
+    def __init__(
+        self,
+        cache_dir: Path,
+        on_progress: Callable[[DownloadProgress], None],
+        limits: DownloadLimits = DEFAULT_DOWNLOAD_LIMITS,
+    ) -> None:
         self._cache_dir = cache_dir
         self._on_progress = on_progress
+        self._limits = limits
 
     async def resolve(self, model: AgentDesiredModel) -> Path | ResolveFailed | None:
         """The model file, why there is none, or None for the "None" model."""
@@ -74,10 +112,17 @@ class ModelResolver:
         partial = folder / f"{filename}.part"
         try:
             await self._fetch(url, partial, filename)
+        except httpx.TooManyRedirects:
+            problem = f"{url}: more than {self._limits.max_redirects} redirects (a redirect loop?)"
+            return ResolveFailed(issue("ModelCannotBeDownloaded", problem), retry=True)
         except (httpx.HTTPError, OSError) as error:
             return ResolveFailed(issue("ModelCannotBeDownloaded", f"{url}: {error}"), retry=True)
         except _NotFound as error:
             return ResolveFailed(issue("ModelFileDoesNotExist", f"{url}: {error}"), retry=True)
+        except _Refused as refused:
+            # What was received cannot be resumed into anything wanted: it goes.
+            await asyncio.to_thread(partial.unlink, missing_ok=True)
+            return ResolveFailed(issue("ModelCannotBeDownloaded", f"{url}: {refused}"), retry=refused.retry)
         finally:
             self._on_progress(NO_DOWNLOAD)
         partial.replace(target)
@@ -87,10 +132,16 @@ class ModelResolver:
         # What an interrupted download left is kept and continued with a
         # Range request; a server that ignores Range sends it all again.
         have = _size(partial)
-        headers = {"Range": f"bytes={have}-"} if have else {}
+        # Identity: a compressed body could not be resumed by byte ranges,
+        # and its size on disk would not be its Content-Length.
+        headers = {"Accept-Encoding": "identity"}
+        if have:
+            headers["Range"] = f"bytes={have}-"
         timeout = httpx.Timeout(30.0, read=60.0)
         async with (
-            httpx.AsyncClient(follow_redirects=True, timeout=timeout) as client,
+            httpx.AsyncClient(
+                follow_redirects=True, max_redirects=self._limits.max_redirects, timeout=timeout
+            ) as client,
             client.stream("GET", url, headers=headers) as response,
         ):
             if response.status_code == 416 and have:
@@ -102,14 +153,31 @@ class ModelResolver:
                 have = 0
             length = int(response.headers.get("content-length", "0") or 0)
             total = have + length if length else 0
+            limit = self._limits.max_bytes
+            if limit and total > limit:
+                raise _Refused(
+                    f"the model is {total} bytes, more than --max-model-download-bytes ({limit})", retry=False
+                )
+            folder = partial.parent
+            await asyncio.to_thread(self._check_free_disk, folder, max(total - have, 0))
             current = have
+            checked_at = current
             self._on_progress(DownloadProgress(filename, current, total, indeterminate=total == 0))
             with partial.open("ab" if have else "wb") as file:
                 # Unsized chunks: every byte received is on disk before an error can
                 # interrupt, so a resumed download starts exactly where this one ended.
                 async for chunk in response.aiter_bytes():
+                    if limit and current + len(chunk) > limit:
+                        raise _Refused(
+                            f"the download passed --max-model-download-bytes ({limit}) without ending; "
+                            "stopped, and what it had received removed",
+                            retry=False,
+                        )
                     file.write(chunk)
                     current += len(chunk)
+                    if current - checked_at >= _DISK_CHECK_EVERY_BYTES:
+                        checked_at = current
+                        await asyncio.to_thread(self._check_free_disk, folder, 0)
                     self._on_progress(DownloadProgress(filename, current, total, indeterminate=total == 0))
             if total and current < total:
                 raise OSError(f"the download ended after {current} of {total} bytes")
@@ -151,6 +219,18 @@ class ModelResolver:
             self._on_progress(NO_DOWNLOAD)
         return Path(path)
 
+    def _check_free_disk(self, folder: Path, still_to_come: int) -> None:
+        """Raises _Refused unless `still_to_come` bytes fit with the reserve left free."""
+        free = shutil.disk_usage(folder).free
+        needed = still_to_come + self._limits.min_free_disk_bytes
+        if free < needed:
+            raise _Refused(
+                f"not enough free disk space in {folder}: {free} bytes free, "
+                f"{still_to_come} more to download and {self._limits.min_free_disk_bytes} to keep free",
+                # Space may be freed; the next attempt checks again before it downloads.
+                retry=True,
+            )
+
 
 def _size(path: Path) -> int:
     try:
@@ -161,3 +241,11 @@ def _size(path: Path) -> int:
 
 class _NotFound(Exception):
     pass
+
+
+class _Refused(Exception):
+    """A download this agent's limits do not allow."""
+
+    def __init__(self, message: str, *, retry: bool) -> None:
+        super().__init__(message)
+        self.retry = retry

@@ -25,7 +25,13 @@ from paddler.agent.chat_template_probe import (
 )
 from paddler.agent.engine_config import EngineConfig, KvCacheType, PoolingType, ThreadWait
 from paddler.agent.inference_engine import InferenceEngine, ModelLoadError
-from paddler.agent.model_resolver import DownloadProgress, ModelResolver, ResolveFailed
+from paddler.agent.model_resolver import (
+    DEFAULT_DOWNLOAD_LIMITS,
+    DownloadLimits,
+    DownloadProgress,
+    ModelResolver,
+    ResolveFailed,
+)
 from paddler.protocol.agent_desired_model import AgentDesiredModel, describe_model
 from paddler.protocol.agent_status import AgentIssue, AgentStateApplicationStatus, issue
 from paddler.protocol.balancer_desired_state import AgentDesiredState
@@ -122,9 +128,10 @@ class Reconciler:
         threads: int = 0,
         thread_wait: ThreadWait = ThreadWait.SPIN,
         probe_limits: ChatTemplateProbeLimits = DEFAULT_PROBE_LIMITS,
+        download_limits: DownloadLimits = DEFAULT_DOWNLOAD_LIMITS,
     ) -> None:
         self._board = board
-        self._resolver = ModelResolver(resolver_cache_dir, self._on_download_progress)
+        self._resolver = ModelResolver(resolver_cache_dir, self._on_download_progress, download_limits)
         self._probe_limits = probe_limits
         # Why each probed template was refused (None: it was not).
         self._probe_verdicts: dict[_ProbeKey, str | None] = {}

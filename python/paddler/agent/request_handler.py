@@ -28,6 +28,7 @@ from paddler.agent.reconciler import Reconciler, ServingModel
 from paddler.agent.sampling_config import SamplingConfig
 from paddler.protocol import agent_socket
 from paddler.protocol.agent_socket import (
+    CONTEXT_EXHAUSTED,
     SAMPLING_OVERRIDES,
     AgentMethod,
     BalancerMethod,
@@ -308,7 +309,9 @@ class RequestHandler:
             elif isinstance(event, GenerationFailed):
                 if event.kind is ErrorKind.CONTEXT_EXHAUSTED:
                     # The slot's context is full: the answer ends here, as at max_tokens.
-                    return _done(event.usage)
+                    # Paddler's API has only Done for it; the OpenAI API says "length",
+                    # so the balancer is told (and removes the member).
+                    return {**_done(event.usage), CONTEXT_EXHAUSTED: True}
                 terminal = _terminal_failure(event)
                 if terminal is not None:
                     return terminal

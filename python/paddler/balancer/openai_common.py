@@ -109,6 +109,8 @@ class Generation:
 
     def __init__(self) -> None:
         self.usage: dict[str, int] = {}
+        # The generation filled its slot's context (finish_reason "length").
+        self.context_exhausted = False
         # (code, message) when the request failed.
         self.error: tuple[int, str] | None = None
         # OpenAI tool calls, from the agent's ToolCallParsed.
@@ -173,6 +175,7 @@ class Generation:
             self.error = failure
             return
         self.usage = event.response["GeneratedToken"]["Done"].get("usage", {})
+        self.context_exhausted = event.context_exhausted
 
     @staticmethod
     def result_failure(event: RelayFinished) -> tuple[int, str] | None:
@@ -211,7 +214,9 @@ class Generation:
     def finish_reason(self, limit: int) -> str:
         if self.tool_calls:
             return "tool_calls"
-        return "length" if limit > 0 and self.completion_tokens() >= limit else "stop"
+        if self.context_exhausted or (limit > 0 and self.completion_tokens() >= limit):
+            return "length"
+        return "stop"
 
 
 def _describe(detail: Any) -> str:

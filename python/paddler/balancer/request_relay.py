@@ -38,7 +38,7 @@ from paddler.balancer.mailbox import (
     MailboxItem,
 )
 from paddler.balancer.trace_context import RequestTrace, continue_trace, current_trace
-from paddler.protocol.agent_socket import BalancerMethod, RpcErrorCode
+from paddler.protocol.agent_socket import CONTEXT_EXHAUSTED, BalancerMethod, RpcErrorCode
 from paddler.protocol.inference_response import BalancerErrorCode
 from paddler.telemetry.request_tracer import RequestSpan, RequestTracer
 
@@ -98,6 +98,9 @@ class Relayed:
 class RelayFinished:
     generated_by: str | None
     response: Any
+    # The generation filled its slot's context (the agent's internal marker,
+    # removed from `response`): Paddler's API shows a plain Done.
+    context_exhausted: bool = False
 
 
 @dataclass(slots=True)
@@ -478,7 +481,7 @@ def _final_outcome(controller: AgentController, final: MailboxItem, relayed_any:
     """What the request's last message from its agent means for the client."""
     if isinstance(final, AgentFinished):
         controller.record_outcome(succeeded=True)
-        return RelayFinished(controller.name, final.response)
+        return _finished(controller.name, final.response)
     if isinstance(final, BalancerStopping):
         return _failed(RelayFailure.SHUTTING_DOWN, "the balancer is shutting down")
     if isinstance(final, AgentGone):
@@ -576,6 +579,14 @@ def _with_members(params: Any, members: dict[str, Any]) -> Any:
         separator = b"," if body[:-1].strip() != b"{" else b""
         return body[:-1] + separator + orjson.dumps(members)[1:]
     return params
+
+
+def _finished(generated_by: str | None, response: Any) -> RelayFinished:
+    """The agent's last response, without the members that are ours alone (docs/agent-socket.md)."""
+    result = response.get("GeneratedToken") if isinstance(response, dict) else None
+    if isinstance(result, dict) and CONTEXT_EXHAUSTED in result:
+        return RelayFinished(generated_by, response, context_exhausted=result.pop(CONTEXT_EXHAUSTED) is True)
+    return RelayFinished(generated_by, response)
 
 
 def _buffer_failure(outcome: BufferedRequestOutcome) -> RelayFailed:

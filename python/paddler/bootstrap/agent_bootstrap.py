@@ -13,7 +13,7 @@ from paddler.agent import backend_devices
 from paddler.agent.agent_status_board import AgentStatusBoard
 from paddler.agent.engine_config import ThreadWait
 from paddler.agent.management_socket_client import ManagementSocketClient
-from paddler.agent.model_resolver import default_cache_dir
+from paddler.agent.model_resolver import DEFAULT_MAX_DOWNLOAD_BYTES, DownloadLimits, default_cache_dir
 from paddler.agent.reconciler import Reconciler
 from paddler.agent.request_handler import RequestHandler
 from paddler.telemetry.request_tracer import request_tracer
@@ -31,6 +31,8 @@ class AgentConfig:
     threads: int = 0
     thread_wait: ThreadWait = ThreadWait.SPIN
     cache_dir: Path = field(default_factory=default_cache_dir)
+    # The largest model file a URL download may bring; 0: no limit.
+    max_model_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES
     agent_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     # The balancer's --agent-secret, when it has one.
     secret: str | None = None
@@ -51,7 +53,14 @@ async def run_agent(config: AgentConfig, shutdown: asyncio.Event) -> None:
             device.memory_total / 2**30,
         )
     board = AgentStatusBoard(desired_slots_total=config.slots)
-    reconciler = Reconciler(board, config.cache_dir, config.slots, config.threads, config.thread_wait)
+    reconciler = Reconciler(
+        board,
+        config.cache_dir,
+        config.slots,
+        config.threads,
+        config.thread_wait,
+        download_limits=DownloadLimits(max_bytes=config.max_model_download_bytes),
+    )
     tracer = request_tracer("paddler-agent", config.otlp_endpoint)
     handler = RequestHandler(reconciler, board, tracer)
     client = ManagementSocketClient(

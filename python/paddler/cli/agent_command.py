@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import signal
 import sys
@@ -41,6 +42,13 @@ def register(commands: Any) -> None:
         help="a CA certificate (PEM file) to verify a wss:// balancer's certificate with, for a private "
         "CA (default: the system's CAs)",
     )
+    parser.add_argument(
+        "--max-model-download-bytes",
+        type=int,
+        default=None,
+        help="the largest model file a URL download may bring, in bytes: a larger Content-Length is "
+        "refused at once and a stream that passes it is stopped (default 512 GiB; 0: no limit)",
+    )
     add_telemetry_arguments(parser)
     parser.set_defaults(run=run)
 
@@ -51,6 +59,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if args.threads < 0:
         print("error: --threads must not be negative", file=sys.stderr)
+        return 2
+    if args.max_model_download_bytes is not None and args.max_model_download_bytes < 0:
+        print("error: --max-model-download-bytes must not be negative (0: no limit)", file=sys.stderr)
         return 2
     from paddler.agent.management_socket_client import (
         balancer_tls_context,
@@ -91,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
         tls_ca=args.tls_ca,
         otlp_endpoint=args.otlp_endpoint,
     )
+    if args.max_model_download_bytes is not None:
+        config = dataclasses.replace(config, max_model_download_bytes=args.max_model_download_bytes)
 
     async def main(shutdown: asyncio.Event) -> None:
         await run_agent(config, shutdown)

@@ -18,6 +18,11 @@ from paddler.protocol.strict_model import StrictModel
 JSONRPC: Final = "2.0"
 AGENT_SOCKET_PROTOCOL_VERSION: Final = "1"
 
+# Members of agent messages that are ours alone (docs/agent-socket.md): the
+# balancer removes them before a client sees the message. Next to a
+# generation's final result: true when the generation filled its slot's context.
+CONTEXT_EXHAUSTED: Final = "context_exhausted"
+
 
 class AgentMethod(enum.StrEnum):
     # agent -> balancer notifications

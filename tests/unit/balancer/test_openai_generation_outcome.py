@@ -1,5 +1,5 @@
-"""How a generation's last response reads on the OpenAI API when it failed: the client's
-mistakes 400, the server's 500."""
+"""How a generation's last response reads on the OpenAI API: its status when it failed (the
+client's mistakes 400, the server's 500) and its finish_reason when it did not."""
 
 from typing import Any
 
@@ -7,11 +7,12 @@ import pytest
 
 from paddler.balancer.openai_common import Generation
 from paddler.balancer.request_relay import RelayFinished
+from paddler.protocol.inference_response import usage
 
 
-def finished(result: dict[str, Any]) -> Generation:
+def finished(result: dict[str, Any], context_exhausted: bool = False) -> Generation:
     generation = Generation()
-    generation.finish(RelayFinished("agent", {"GeneratedToken": result}))
+    generation.finish(RelayFinished("agent", {"GeneratedToken": result}, context_exhausted))
     return generation
 
 
@@ -58,3 +59,11 @@ def test_an_image_larger_than_the_batch_is_400_with_its_sizes() -> None:
     assert generation.error[0] == 400
     assert "700 tokens" in generation.error[1]
     assert "512" in generation.error[1]
+
+
+def test_a_generation_that_filled_its_context_ends_with_length_and_one_that_stopped_with_stop() -> None:
+    done = {"Done": {"usage": usage(prompt_tokens=5, content_tokens=3)}}
+
+    assert finished(done, context_exhausted=True).finish_reason(limit=100) == "length"
+    assert finished(done).finish_reason(limit=100) == "stop"
+    assert finished(done).finish_reason(limit=3) == "length"

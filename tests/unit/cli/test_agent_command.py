@@ -32,3 +32,9 @@ def test_a_tls_ca_is_refused_for_a_plain_management_address_or_an_unreadable_fil
     unreadable = run_agent_command("--management-addr", "wss://127.0.0.1:1", "--tls-ca", "/nonexistent.pem")
     assert unreadable.returncode == 2
     assert "--tls-ca /nonexistent.pem" in unreadable.stderr
+
+
+def test_a_negative_model_download_ceiling_is_refused() -> None:
+    result = run_agent_command("--management-addr", "127.0.0.1:1", "--max-model-download-bytes", "-1")
+    assert result.returncode == 2
+    assert "--max-model-download-bytes must not be negative" in result.stderr
