@@ -64,7 +64,8 @@ NB_MODULE(_core, m) {
     nb::class_<EmbeddingResult>(m, "EmbeddingResult")
         .def_ro("id", &EmbeddingResult::id)
         .def_ro("embedding", &EmbeddingResult::embedding)
-        .def_ro("dimension", &EmbeddingResult::dimension);
+        .def_ro("dimension", &EmbeddingResult::dimension)
+        .def_ro("token_count", &EmbeddingResult::token_count);
 
     nb::class_<ToolCall>(m, "ToolCall")
         .def_ro("id", &ToolCall::id)

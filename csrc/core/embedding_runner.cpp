@@ -96,6 +96,7 @@ std::vector<EmbeddingResult> EmbeddingRunner::embed(const std::vector<EmbeddingI
     std::vector<EmbeddingResult> results(inputs.size());
     for (std::size_t i = 0; i < inputs.size(); ++i) {
         results[i].id = inputs[i].id;
+        results[i].token_count = static_cast<std::uint32_t>(documents[i].size());
     }
     std::size_t first = 0;
     while (first < documents.size()) {

@@ -185,6 +185,8 @@ struct EmbeddingResult {
     // tokens one after another (dimension floats each).
     std::vector<float> embedding;
     std::uint32_t dimension = 0;
+    // The document's tokens, as the embedding context saw them.
+    std::uint32_t token_count = 0;
 };
 
 struct EngineStatus {

@@ -98,6 +98,9 @@ class EmbeddingResult:
     @property
     def dimension(self) -> int: ...
 
+    @property
+    def token_count(self) -> int: ...
+
 class ToolCall:
     @property
     def id(self) -> str: ...

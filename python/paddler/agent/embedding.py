@@ -31,3 +31,5 @@ class Embedding:
     # other, `dimension` floats each.
     vector: list[float]
     dimension: int
+    # The document's tokens, as the embedding context saw them.
+    token_count: int

@@ -407,7 +407,7 @@ class InferenceEngine:
         native_normalization.method = _NORMALIZATION_METHODS[normalization.method]
         native_normalization.epsilon = normalization.epsilon
         results = await asyncio.to_thread(self._native.embed, inputs, native_normalization)
-        return [Embedding(r.id, list(r.embedding), r.dimension) for r in results]
+        return [Embedding(r.id, list(r.embedding), r.dimension, r.token_count) for r in results]
 
     async def __aenter__(self) -> InferenceEngine:
         return self

@@ -30,6 +30,7 @@ from paddler.protocol import agent_socket
 from paddler.protocol.agent_socket import (
     CONTEXT_EXHAUSTED,
     SAMPLING_OVERRIDES,
+    TOKEN_COUNT,
     AgentMethod,
     BalancerMethod,
     RpcErrorCode,
@@ -353,6 +354,8 @@ class RequestHandler:
                                 "normalization_method": wire_method,
                                 "pooling_type": pooling,
                                 "source_document_id": embedding.document_id,
+                                # Ours alone: the balancer removes it (usage on the OpenAI API).
+                                TOKEN_COUNT: embedding.token_count,
                             },
                         },
                     )

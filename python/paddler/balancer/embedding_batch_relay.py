@@ -1,5 +1,9 @@
 """`generate_embedding_batch`: the batch is split across the agents that serve,
-the parts run at once, and their embeddings are merged into one stream."""
+the parts run at once, and their embeddings are merged into one stream.
+
+Every embedding goes through here: the agents' `token_count` member (ours
+alone) is removed, so that clients get exactly Paddler's `Embedding`, and
+counted for the OpenAI API's usage."""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from paddler.balancer.agent_controller_pool import AgentControllerPool
 from paddler.balancer.reconciliation_service import ReconciliationService
 from paddler.balancer.request_relay import Relayed, RelayEvent, RelayFailed, RelayFinished, RequestRelay
 from paddler.balancer.trace_context import RequestTrace, continue_trace, current_trace
-from paddler.protocol.agent_socket import BalancerMethod
+from paddler.protocol.agent_socket import TOKEN_COUNT, BalancerMethod
 
 _PART_DONE = object()
 
@@ -35,6 +39,22 @@ def split_batch(documents: list[Any], parts: int) -> list[list[Any]]:
 class EmbeddingsRefused:
     status: int
     message: str
+
+
+@dataclass(slots=True)
+class EmbeddingTokens:
+    """How many tokens the embedded documents took, as their agents counted them."""
+
+    count: int = 0
+
+    def take(self, event: Relayed) -> None:
+        """Counts the event's embeddings and removes the count from each."""
+        for response in event.responses:
+            embedding = response.get("Embedding", {}).get("Embedding")
+            if isinstance(embedding, dict):
+                count = embedding.pop(TOKEN_COUNT, 0)
+                if isinstance(count, int):
+                    self.count += count
 
 
 class EmbeddingBatchRelay:
@@ -60,13 +80,17 @@ class EmbeddingBatchRelay:
         return None
 
     async def relay(
-        self, params: dict[str, Any], trace: RequestTrace | None = None
+        self,
+        params: dict[str, Any],
+        trace: RequestTrace | None = None,
+        tokens: EmbeddingTokens | None = None,
     ) -> AsyncGenerator[RelayEvent, None]:
         """Embeddings as every part yields them, then one RelayFinished ("Done") or the first failure.
 
         `trace`: as RequestRelay.relay's. A batch split across agents is a span
-        with one child span per part.
+        with one child span per part. `tokens` counts the documents' tokens.
         """
+        tokens = tokens or EmbeddingTokens()
         trace = trace or current_trace.get() or continue_trace(None)
         serving = sum(1 for agent in self._pool.agents.values() if agent.slots_total > 0)
         parts = split_batch(params["input_batch"], serving)
@@ -111,6 +135,7 @@ class EmbeddingBatchRelay:
                     return
                 elif isinstance(event, Relayed):
                     generated_by = event.generated_by
+                    tokens.take(event)
                     yield event
             yield RelayFinished(generated_by, {"Embedding": "Done"})
         finally:

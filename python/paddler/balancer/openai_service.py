@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from paddler.balancer.agent_controller_pool import AgentControllerPool
 from paddler.balancer.bearer_auth import BearerAuthMiddleware
-from paddler.balancer.embedding_batch_relay import EmbeddingBatchRelay
+from paddler.balancer.embedding_batch_relay import EmbeddingBatchRelay, EmbeddingTokens
 from paddler.balancer.http_body import not_json_content_type, read_body
 from paddler.balancer.http_server import HttpServer, TlsFiles
 from paddler.balancer.management_service import health, json_response
@@ -192,7 +192,8 @@ class OpenAIService:
         }
         vectors: dict[int, list[float]] = {}
         failure: tuple[int, str] | None = None
-        async with aclosing(self._embedding_relay.relay(params)) as events:
+        tokens = EmbeddingTokens()
+        async with aclosing(self._embedding_relay.relay(params, tokens=tokens)) as events:
             async for event in events:
                 if isinstance(event, Relayed):
                     for response in event.responses:
@@ -223,7 +224,7 @@ class OpenAIService:
                 "object": "list",
                 "data": data,
                 "model": body.model or self._model_id(),
-                "usage": {"prompt_tokens": 0, "total_tokens": 0},
+                "usage": {"prompt_tokens": tokens.count, "total_tokens": tokens.count},
             }
         )
 

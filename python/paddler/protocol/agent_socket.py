@@ -22,6 +22,8 @@ AGENT_SOCKET_PROTOCOL_VERSION: Final = "1"
 # balancer removes them before a client sees the message. Next to a
 # generation's final result: true when the generation filled its slot's context.
 CONTEXT_EXHAUSTED: Final = "context_exhausted"
+# In an `embedding` notification's embedding: how many tokens the document took.
+TOKEN_COUNT: Final = "token_count"
 
 
 class AgentMethod(enum.StrEnum):
