@@ -19,7 +19,8 @@ NB_MODULE(_core, m) {
     m.doc() = "paddler's native inference engine (llama.cpp, slots, continuous batching)";
 
     nb::exception<ModelLoadError>(m, "ModelLoadError", PyExc_RuntimeError);
-    nb::exception<EmbeddingError>(m, "EmbeddingError", PyExc_ValueError);
+    auto embedding_error = nb::exception<EmbeddingError>(m, "EmbeddingError", PyExc_ValueError);
+    nb::exception<EmbeddingInputError>(m, "EmbeddingInputError", embedding_error);
     nb::exception<ChatTemplateError>(m, "ChatTemplateError", PyExc_ValueError);
 
     nb::enum_<ToolChoice>(m, "ToolChoice")
@@ -250,6 +251,9 @@ NB_MODULE(_core, m) {
         .def("render_conversation", &Engine::render_conversation, "request"_a,
              nb::call_guard<nb::gil_scoped_release>())
         .def("embed", &Engine::embed, "inputs"_a, "normalization"_a, nb::call_guard<nb::gil_scoped_release>())
+        .def("embedding_token_counts", &Engine::embedding_token_counts, "inputs"_a,
+             nb::call_guard<nb::gil_scoped_release>())
+        .def_prop_ro("embedding_sequences_per_batch", &Engine::embedding_sequences_per_batch)
         .def_prop_ro("embeddings_enabled", &Engine::embeddings_enabled)
         .def_prop_ro("pooling_type", &Engine::pooling_type)
         .def_prop_ro("slots", &Engine::slots)

@@ -75,22 +75,35 @@ EmbeddingRunner::~EmbeddingRunner() {
     if (context_ != nullptr) llama_free(context_);
 }
 
-std::vector<EmbeddingResult> EmbeddingRunner::embed(const std::vector<EmbeddingInput>& inputs,
-                                                    const Normalization& normalization) {
+std::vector<std::vector<std::int32_t>> EmbeddingRunner::tokenize(const std::vector<EmbeddingInput>& inputs) const {
     const llama_vocab* vocab = llama_model_get_vocab(model_);
     std::vector<std::vector<std::int32_t>> documents;
     documents.reserve(inputs.size());
     for (const auto& input : inputs) {
         auto tokens = common_tokenize(vocab, input.content, true, false);
         if (tokens.empty()) {
-            throw EmbeddingError("document \"" + input.id + "\" is empty");
+            throw EmbeddingInputError("document \"" + input.id + "\" is empty");
         }
         if (tokens.size() > batch_size_) {
-            throw EmbeddingError("document \"" + input.id + "\" has " + std::to_string(tokens.size()) +
-                                 " tokens; the embedding batch size is " + std::to_string(batch_size_));
+            throw EmbeddingInputError("document \"" + input.id + "\" has " + std::to_string(tokens.size()) +
+                                      " tokens; the embedding batch size is " + std::to_string(batch_size_));
         }
         documents.push_back(std::move(tokens));
     }
+    return documents;
+}
+
+std::vector<std::uint32_t> EmbeddingRunner::token_counts(const std::vector<EmbeddingInput>& inputs) const {
+    const auto documents = tokenize(inputs);
+    std::vector<std::uint32_t> counts;
+    counts.reserve(documents.size());
+    for (const auto& tokens : documents) counts.push_back(static_cast<std::uint32_t>(tokens.size()));
+    return counts;
+}
+
+std::vector<EmbeddingResult> EmbeddingRunner::embed(const std::vector<EmbeddingInput>& inputs,
+                                                    const Normalization& normalization) {
+    const auto documents = tokenize(inputs);
 
     std::lock_guard lock(mutex_);
     std::vector<EmbeddingResult> results(inputs.size());

@@ -8,8 +8,9 @@
 // batches. A document longer than one batch is refused, as a non-causal
 // model must see a document in one piece.
 //
-// Thread contract: embed() may be called from any thread; calls are
-// serialized on the runner's own mutex.
+// Thread contract: embed() and token_counts() may be called from any thread;
+// embed() calls are serialized on the runner's own mutex (token_counts() only
+// reads the vocabulary and takes no lock).
 #pragma once
 
 #include <cstdint>
@@ -27,9 +28,17 @@ struct llama_context;
 
 namespace paddler {
 
+// Computing embeddings failed: the engine's fault, not the documents'.
 class EmbeddingError : public std::runtime_error {
   public:
     using std::runtime_error::runtime_error;
+};
+
+// A document that cannot be embedded as sent (empty, or longer than one
+// embedding batch): the caller's fault.
+class EmbeddingInputError : public EmbeddingError {
+  public:
+    using EmbeddingError::EmbeddingError;
 };
 
 class EmbeddingRunner {
@@ -39,10 +48,18 @@ class EmbeddingRunner {
     EmbeddingRunner(const EmbeddingRunner&) = delete;
     EmbeddingRunner& operator=(const EmbeddingRunner&) = delete;
 
+    // Throws EmbeddingInputError for a bad document (before any is computed)
+    // and EmbeddingError when llama.cpp fails.
     std::vector<EmbeddingResult> embed(const std::vector<EmbeddingInput>& inputs, const Normalization& normalization);
+    // How many tokens each document takes, as embed() counts them; throws
+    // EmbeddingInputError for the first document embed() would refuse.
+    std::vector<std::uint32_t> token_counts(const std::vector<EmbeddingInput>& inputs) const;
+    std::uint32_t batch_size() const { return batch_size_; }
+    std::uint32_t max_sequences() const { return max_sequences_; }
     PoolingType pooling_type() const { return pooling_type_; }
 
   private:
+    std::vector<std::vector<std::int32_t>> tokenize(const std::vector<EmbeddingInput>& inputs) const;
     void run_batch(const std::vector<std::vector<std::int32_t>>& documents, std::size_t first,
                    std::size_t count, const Normalization& normalization, std::vector<EmbeddingResult>& results);
 

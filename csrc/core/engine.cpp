@@ -234,6 +234,17 @@ std::vector<EmbeddingResult> Engine::embed(const std::vector<EmbeddingInput>& in
     return embeddings_->embed(inputs, normalization);
 }
 
+std::vector<std::uint32_t> Engine::embedding_token_counts(const std::vector<EmbeddingInput>& inputs) const {
+    if (!embeddings_) {
+        throw std::invalid_argument("embeddings are not enabled for this engine");
+    }
+    return embeddings_->token_counts(inputs);
+}
+
+std::uint32_t Engine::embedding_sequences_per_batch() const {
+    return embeddings_ ? embeddings_->max_sequences() : 0;
+}
+
 void Engine::push_command_wake() {
     command_wake_.fetch_add(1, std::memory_order_release);
     command_wake_.notify_one();

@@ -100,8 +100,15 @@ class Engine {
     std::string render_conversation(const Request& request) const;
 
     // Any thread; blocks until done. Throws std::invalid_argument when
-    // embeddings are not enabled and EmbeddingError for a bad document.
+    // embeddings are not enabled, EmbeddingInputError for a bad document and
+    // EmbeddingError when computing fails.
     std::vector<EmbeddingResult> embed(const std::vector<EmbeddingInput>& inputs, const Normalization& normalization);
+    // Any thread. How many tokens each document takes; throws
+    // EmbeddingInputError for the first document embed() would refuse.
+    std::vector<std::uint32_t> embedding_token_counts(const std::vector<EmbeddingInput>& inputs) const;
+    // How many documents one pass of the embedding context takes at most
+    // (and embedding_batch_size tokens in all); 0 when embeddings are off.
+    std::uint32_t embedding_sequences_per_batch() const;
     bool embeddings_enabled() const { return embeddings_ != nullptr; }
     // The pooling the embedding context really uses (Unspecified resolved
     // from the model), Unspecified when embeddings are off.

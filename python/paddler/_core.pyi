@@ -12,6 +12,9 @@ class ModelLoadError(RuntimeError):
 class EmbeddingError(ValueError):
     pass
 
+class EmbeddingInputError(EmbeddingError):
+    pass
+
 class ChatTemplateError(ValueError):
     pass
 
@@ -605,6 +608,11 @@ class Engine:
     def render_conversation(self, request: Request) -> str: ...
 
     def embed(self, inputs: Sequence[EmbeddingInput], normalization: Normalization) -> list[EmbeddingResult]: ...
+
+    def embedding_token_counts(self, inputs: Sequence[EmbeddingInput]) -> list[int]: ...
+
+    @property
+    def embedding_sequences_per_batch(self) -> int: ...
 
     @property
     def embeddings_enabled(self) -> bool: ...

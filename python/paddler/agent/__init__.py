@@ -16,7 +16,13 @@ from paddler.agent.generation_event import (
     Usage,
 )
 from paddler.agent.grammar import GbnfGrammar, Grammar, JsonSchemaGrammar, ToolChoice
-from paddler.agent.inference_engine import ChatTemplateError, EmbeddingError, InferenceEngine, ModelLoadError
+from paddler.agent.inference_engine import (
+    ChatTemplateError,
+    EmbeddingError,
+    EmbeddingInputError,
+    InferenceEngine,
+    ModelLoadError,
+)
 from paddler.agent.sampling_config import SamplingConfig
 
 __all__ = [
@@ -26,6 +32,7 @@ __all__ = [
     "Embedding",
     "EmbeddingDocument",
     "EmbeddingError",
+    "EmbeddingInputError",
     "EngineConfig",
     "EngineStatus",
     "ErrorKind",

@@ -44,6 +44,8 @@ from paddler.agent.sampling_config import SamplingConfig
 
 ModelLoadError = _core.ModelLoadError
 EmbeddingError = _core.EmbeddingError
+# A document that cannot be embedded as sent (the caller's fault); an EmbeddingError.
+EmbeddingInputError = _core.EmbeddingInputError
 ChatTemplateError = _core.ChatTemplateError
 
 Message = Mapping[str, Any]
@@ -386,27 +388,40 @@ class InferenceEngine:
         """Why conversations cannot be rendered (bad override, no template), or None."""
         return self._native.chat_template_error() or None
 
+    @property
+    def embedding_sequences_per_batch(self) -> int:
+        """How many documents one pass of the embedding context takes at most (with
+        `embedding_batch_size` tokens in all); 0 when embeddings are off."""
+        return self._native.embedding_sequences_per_batch
+
+    async def embedding_token_counts(self, documents: Sequence[EmbeddingDocument]) -> list[int]:
+        """How many tokens each document takes, without computing anything.
+
+        Raises ValueError when embeddings are not enabled, and EmbeddingInputError
+        for the first document `embed` would refuse (empty, or longer than the
+        embedding batch size).
+        """
+        if self._closed:
+            raise ValueError("the engine is closed")
+        return await asyncio.to_thread(self._native.embedding_token_counts, _embedding_inputs(documents))
+
     async def embed(
         self, documents: Sequence[EmbeddingDocument], normalization: Normalization
     ) -> list[Embedding]:
         """One vector per document, computed beside any running generation.
 
-        Raises ValueError when embeddings are not enabled, and EmbeddingError
-        (a ValueError) for a document that is empty or longer than the
-        embedding batch size.
+        Raises ValueError when embeddings are not enabled, EmbeddingInputError
+        for a document that is empty or longer than the embedding batch size,
+        and EmbeddingError (both are ValueErrors) when computing fails.
         """
         if self._closed:
             raise ValueError("the engine is closed")
-        inputs = []
-        for document in documents:
-            native_input = _core.EmbeddingInput()
-            native_input.id = document.id
-            native_input.content = document.content
-            inputs.append(native_input)
         native_normalization = _core.Normalization()
         native_normalization.method = _NORMALIZATION_METHODS[normalization.method]
         native_normalization.epsilon = normalization.epsilon
-        results = await asyncio.to_thread(self._native.embed, inputs, native_normalization)
+        results = await asyncio.to_thread(
+            self._native.embed, _embedding_inputs(documents), native_normalization
+        )
         return [Embedding(r.id, list(r.embedding), r.dimension, r.token_count) for r in results]
 
     async def __aenter__(self) -> InferenceEngine:
@@ -422,3 +437,13 @@ class InferenceEngine:
         self._closed = True
         await asyncio.to_thread(self._native.shutdown)
         self._fanout.stop()
+
+
+def _embedding_inputs(documents: Sequence[EmbeddingDocument]) -> list[_core.EmbeddingInput]:
+    inputs = []
+    for document in documents:
+        native_input = _core.EmbeddingInput()
+        native_input.id = document.id
+        native_input.content = document.content
+        inputs.append(native_input)
+    return inputs

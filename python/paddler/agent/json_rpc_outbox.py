@@ -15,11 +15,24 @@ class JsonRpcOutbox:
     def __init__(self) -> None:
         self._messages: deque[dict[str, Any]] = deque()
         self._ready = asyncio.Event()
+        # Messages queued and written so far, for `flushed`.
+        self._queued = 0
+        self._written = 0
+        self._wrote = asyncio.Event()
 
     def send(self, message: dict[str, Any]) -> None:
         """Queues a message; never blocks, so token callbacks and `finally` blocks may call it."""
         self._messages.append(message)
+        self._queued += 1
         self._ready.set()
+
+    async def flushed(self) -> None:
+        """Waits until every message queued before this call is written to the socket: a
+        producer of large messages (embeddings) holds no more than it waits for."""
+        target = self._queued
+        while self._written < target:
+            self._wrote.clear()
+            await self._wrote.wait()
 
     async def write_loop(self, send_text: Callable[[str], Awaitable[None]]) -> None:
         while True:
@@ -27,9 +40,12 @@ class JsonRpcOutbox:
             self._ready.clear()
             if not self._messages:
                 continue
-            if len(self._messages) == 1:
+            count = len(self._messages)
+            if count == 1:
                 frame = orjson.dumps(self._messages.popleft())
             else:
                 frame = orjson.dumps(list(self._messages))
                 self._messages.clear()
             await send_text(frame.decode())
+            self._written += count
+            self._wrote.set()

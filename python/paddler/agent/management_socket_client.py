@@ -19,7 +19,7 @@ from websockets.exceptions import InvalidMessage, InvalidStatus
 from paddler.agent.agent_status_board import AgentStatusBoard
 from paddler.agent.json_rpc_outbox import JsonRpcOutbox
 from paddler.agent.reconciler import Reconciler
-from paddler.agent.request_handler import RequestHandler
+from paddler.agent.request_handler import RequestHandler, nothing_to_flush
 from paddler.protocol import agent_socket
 from paddler.protocol.agent_socket import AgentMethod, BalancerMethod
 from paddler.protocol.balancer_desired_state import AGENT_DESIRED_STATE
@@ -139,6 +139,7 @@ class ManagementSocketClient:
             finally:
                 self.connected.clear()
                 self._handler.send = lambda _message: None
+                self._handler.flushed = nothing_to_flush
                 self._handler.cancel_all()
             if shutdown.is_set():
                 return
@@ -157,6 +158,7 @@ class ManagementSocketClient:
             )
         )
         self._handler.send = outbox.send
+        self._handler.flushed = outbox.flushed
         self.connected.set()
         tasks = [
             asyncio.create_task(outbox.write_loop(connection.send)),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
 import orjson
@@ -23,7 +23,7 @@ from paddler.agent.generation_event import (
     Usage,
 )
 from paddler.agent.grammar import GbnfGrammar, Grammar, JsonSchemaGrammar, ToolChoice
-from paddler.agent.inference_engine import EmbeddingError
+from paddler.agent.inference_engine import EmbeddingError, EmbeddingInputError
 from paddler.agent.reconciler import Reconciler, ServingModel
 from paddler.agent.sampling_config import SamplingConfig
 from paddler.protocol import agent_socket
@@ -53,6 +53,13 @@ from paddler.telemetry.request_tracer import RequestTracer
 logger = logging.getLogger(__name__)
 
 Send = Callable[[dict[str, Any]], None]
+# Waits until what was sent so far is on the socket.
+Flushed = Callable[[], Awaitable[None]]
+
+
+async def nothing_to_flush() -> None:
+    """`Flushed` while no connection is up: what is sent then goes nowhere."""
+
 
 # Failures that end a generation with a JSON-RPC error. The client's own
 # mistakes are INVALID_PARAMS (400 to the client); anything not listed
@@ -155,6 +162,7 @@ class RequestHandler:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         # Replaced by the management socket client on every connection.
         self.send: Send = lambda _message: None
+        self.flushed: Flushed = nothing_to_flush
 
     def handle_request(self, message: dict[str, Any]) -> None:
         request_id = message.get("id")
@@ -337,30 +345,72 @@ class RequestHandler:
             else:
                 normalization = Normalization(NormalizationMethod.RMS_NORM, method.RmsNorm.epsilon)
             documents = [EmbeddingDocument(document.id, document.content) for document in params.input_batch]
+            engine = serving.engine
             try:
-                embeddings = await serving.engine.embed(documents, normalization)
-            except EmbeddingError as error:
+                # Every document is checked before any is computed: a refused batch costs nothing.
+                token_counts = await engine.embedding_token_counts(documents)
+            except EmbeddingInputError as error:
                 return {"Error": str(error)}
             wire_method = method if isinstance(method, str) else method.model_dump(mode="json")
             pooling = serving.parameters.pooling_type.value
-            for embedding in embeddings:
-                self.send(
-                    agent_socket.notification(
-                        AgentMethod.EMBEDDING,
-                        {
-                            "request_id": request_id,
-                            "embedding": {
-                                "embedding": embedding.vector,
-                                "normalization_method": wire_method,
-                                "pooling_type": pooling,
-                                "source_document_id": embedding.document_id,
-                                # Ours alone: the balancer removes it (usage on the OpenAI API).
-                                TOKEN_COUNT: embedding.token_count,
+            passes = _embedding_passes(
+                documents,
+                token_counts,
+                serving.parameters.embedding_batch_size,
+                engine.embedding_sequences_per_batch,
+            )
+            # One pass of the embedding context at a time, each sent before the next is
+            # computed: however large the batch, the agent holds one pass's vectors.
+            for documents_of_pass in passes:
+                try:
+                    embeddings = await engine.embed(documents_of_pass, normalization)
+                except EmbeddingError as error:
+                    # The documents were checked: this is the engine failing, not the client.
+                    raise _Reply(
+                        RpcErrorCode.INTERNAL_ERROR, f"computing embeddings failed: {error}"
+                    ) from error
+                for embedding in embeddings:
+                    self.send(
+                        agent_socket.notification(
+                            AgentMethod.EMBEDDING,
+                            {
+                                "request_id": request_id,
+                                "embedding": {
+                                    "embedding": embedding.vector,
+                                    "normalization_method": wire_method,
+                                    "pooling_type": pooling,
+                                    "source_document_id": embedding.document_id,
+                                    # Ours alone: the balancer removes it (usage on the OpenAI API).
+                                    TOKEN_COUNT: embedding.token_count,
+                                },
                             },
-                        },
+                        )
                     )
-                )
+                await self.flushed()
             return "Done"
+
+
+def _embedding_passes(
+    documents: Sequence[EmbeddingDocument],
+    token_counts: Sequence[int],
+    batch_tokens: int,
+    batch_documents: int,
+) -> Iterator[Sequence[EmbeddingDocument]]:
+    """The documents in the groups the embedding context takes in one pass (as the native
+    runner packs them): at most `batch_documents` documents and `batch_tokens` tokens."""
+    first = 0
+    while first < len(documents):
+        count = 0
+        tokens = 0
+        while (
+            first + count < len(documents)
+            and count < max(1, batch_documents)
+            and (count == 0 or tokens + token_counts[first + count] <= batch_tokens)
+        ):
+            tokens += token_counts[first + count]
+            count += 1
+        yield documents[first : first + count]
+        first += count
 
 
 def _decode(adapter: Any, params: Any) -> Any:

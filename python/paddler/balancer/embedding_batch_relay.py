@@ -15,6 +15,7 @@ from typing import Any
 
 from paddler.balancer.agent_controller_pool import AgentControllerPool
 from paddler.balancer.reconciliation_service import ReconciliationService
+from paddler.balancer.request_limits import LimitExceeded, RequestLimits
 from paddler.balancer.request_relay import Relayed, RelayEvent, RelayFailed, RelayFinished, RequestRelay
 from paddler.balancer.trace_context import RequestTrace, continue_trace, current_trace
 from paddler.protocol.agent_socket import TOKEN_COUNT, BalancerMethod
@@ -33,6 +34,17 @@ def split_batch(documents: list[Any], parts: int) -> list[list[Any]]:
         result.append(documents[start:end])
         start = end
     return result
+
+
+def check_batch_size(documents: int, limits: RequestLimits) -> LimitExceeded | None:
+    """Refuses a batch of more documents than the balancer takes, before anything is relayed."""
+    limit = limits.max_embedding_batch_documents
+    if limit and documents > limit:
+        return LimitExceeded(
+            f"the batch has {documents} documents, above this balancer's limit of {limit} "
+            "(--max-embedding-batch-documents)"
+        )
+    return None
 
 
 @dataclass(frozen=True, slots=True)

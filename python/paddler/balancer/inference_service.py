@@ -19,7 +19,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from paddler.balancer.bearer_auth import BearerAuthMiddleware
 from paddler.balancer.client_socket_limit import ClientSocketLimitMiddleware
-from paddler.balancer.embedding_batch_relay import EmbeddingBatchRelay
+from paddler.balancer.embedding_batch_relay import EmbeddingBatchRelay, check_batch_size
 from paddler.balancer.http_body import error_response, not_json_content_type, read_json
 from paddler.balancer.http_server import HttpServer, TlsFiles
 from paddler.balancer.inference_socket_endpoint import InferenceSocketEndpoint
@@ -155,6 +155,9 @@ class InferenceService:
         params = await read_json(request, GENERATE_EMBEDDING_BATCH, self._limits.max_body_bytes)
         if isinstance(params, Response):
             return params
+        exceeded = check_batch_size(len(params.input_batch), self._limits)
+        if exceeded is not None:
+            return error_response(400, exceeded.message)
         refused = self._embedding_relay.refusal()
         if refused is not None:
             return error_response(refused.status, refused.message)

@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from paddler.balancer.agent_controller_pool import AgentControllerPool
 from paddler.balancer.bearer_auth import BearerAuthMiddleware
-from paddler.balancer.embedding_batch_relay import EmbeddingBatchRelay, EmbeddingTokens
+from paddler.balancer.embedding_batch_relay import EmbeddingBatchRelay, EmbeddingTokens, check_batch_size
 from paddler.balancer.http_body import not_json_content_type, read_body
 from paddler.balancer.http_server import HttpServer, TlsFiles
 from paddler.balancer.management_service import health, json_response
@@ -181,10 +181,13 @@ class OpenAIService:
         if isinstance(body, Response):
             return body
         assert isinstance(body, EmbeddingRequest)
+        texts = body.texts()
+        exceeded = check_batch_size(len(texts), self._limits)
+        if exceeded is not None:
+            return openai_error(400, exceeded.message, "input")
         refused = self._embedding_relay.refusal()
         if refused is not None:
             return openai_error(refused.status, refused.message)
-        texts = body.texts()
         # OpenAI's vectors are unit length.
         params = {
             "input_batch": [{"id": str(index), "content": text} for index, text in enumerate(texts)],
@@ -202,9 +205,13 @@ class OpenAIService:
                             vectors[int(embedding["source_document_id"])] = embedding["embedding"]
                 elif isinstance(event, RelayFinished):
                     result = event.response.get("Embedding") if isinstance(event.response, dict) else None
-                    if result != "Done":
-                        detail = result.get("Error") if isinstance(result, dict) else result
-                        failure = (400, f"embedding failed: {detail}")
+                    if isinstance(result, dict) and isinstance(result.get("Error"), str):
+                        # Our agents end a batch with Error for a document they refuse
+                        # (empty, or longer than their embedding batch); a failure to
+                        # compute is a JSON-RPC error, a RelayFailed here.
+                        failure = (400, f"embedding failed: {result['Error']}")
+                    elif result != "Done":
+                        failure = (500, f"the agent ended the embedding batch with {result!r}")
                 else:
                     failure = (event.code, event.description)
         if failure is None and len(vectors) != len(texts):

@@ -29,6 +29,11 @@ DEFAULT_MAX_SOCKETS_PER_CLIENT = 64
 # What an inference socket may hold unsent for a client that does not read: far more than a
 # reading client ever leaves (tokens are small), far less than would weigh on the balancer.
 DEFAULT_MAX_WEBSOCKET_UNSENT_BYTES = 4 * 1024 * 1024
+# Documents in one embedding batch. OpenAI's API takes at most 2048 inputs per
+# request, and clients batch for Paddler in hundreds to a few thousand; what
+# goes far beyond is a body of tiny documents, each of which becomes a whole
+# vector on an agent and in the balancer's stream to a slow client.
+DEFAULT_MAX_EMBEDDING_BATCH_DOCUMENTS = 8_192
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +53,7 @@ class RequestLimits:
     max_tokens: int = DEFAULT_MAX_TOKENS
     max_conversation_messages: int = DEFAULT_MAX_CONVERSATION_MESSAGES
     max_conversation_chars: int = DEFAULT_MAX_CONVERSATION_CHARS
+    max_embedding_batch_documents: int = DEFAULT_MAX_EMBEDDING_BATCH_DOCUMENTS
 
     def token_limit(self, requested: int) -> int | LimitExceeded:
         """The max_tokens to send to the agent: `requested`, or the ceiling for "no limit" (-1).

@@ -13,6 +13,7 @@ from typing import Any
 from paddler.balancer.request_limits import (
     DEFAULT_MAX_CONVERSATION_CHARS,
     DEFAULT_MAX_CONVERSATION_MESSAGES,
+    DEFAULT_MAX_EMBEDDING_BATCH_DOCUMENTS,
     DEFAULT_MAX_SOCKETS_PER_CLIENT,
     DEFAULT_MAX_TOKENS,
     DEFAULT_MAX_WEBSOCKET_UNSENT_BYTES,
@@ -110,6 +111,12 @@ def register(commands: Any) -> None:
         help="characters of text in one conversation",
     )
     limits.add_argument(
+        "--max-embedding-batch-documents",
+        type=_non_negative,
+        default=DEFAULT_MAX_EMBEDDING_BATCH_DOCUMENTS,
+        help="documents in one embedding batch (both APIs)",
+    )
+    limits.add_argument(
         "--max-sockets-per-client",
         type=_non_negative,
         default=DEFAULT_MAX_SOCKETS_PER_CLIENT,
@@ -176,6 +183,7 @@ def run(args: argparse.Namespace) -> int:
             max_tokens=args.max_tokens_limit,
             max_conversation_messages=args.max_conversation_messages,
             max_conversation_chars=args.max_conversation_chars,
+            max_embedding_batch_documents=args.max_embedding_batch_documents,
         ),
     )
     # Refused before anything starts, with a message rather than a traceback.
