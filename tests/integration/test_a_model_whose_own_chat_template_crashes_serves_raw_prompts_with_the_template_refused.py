@@ -57,4 +57,9 @@ async def test_a_model_whose_own_chat_template_crashes_serves_raw_prompts_with_t
     assert [orjson.loads(line) for line in response.text.splitlines() if line]
 
     await cluster.put_state(smollm2_state())
+    # The agent serves (raw prompts) already: wait for the new model, not just a serving agent.
+    await cluster.wait_for_agents(
+        lambda agents: agents[0]["model_path"] == str(smollm2()) and agents[0]["issues"] == [],
+        "SmolLM2 with its own template to be served",
+    )
     await cluster.assert_agents_alive_and_serving()
