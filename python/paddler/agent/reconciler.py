@@ -188,18 +188,25 @@ class Reconciler:
     async def run(self, shutdown: asyncio.Event) -> None:
         try:
             while not shutdown.is_set():
-                await _first_of(self._wake, shutdown)
-                if shutdown.is_set():
-                    return
+                # The wake event only says "look again"; what is to do is
+                # `_desired` against `_applied`. Cleared before that is read,
+                # never after, so a state that arrives meanwhile is never missed.
                 self._wake.clear()
-                await self._reconcile_with_retries(shutdown)
+                if self._pending():
+                    await self._reconcile_with_retries(shutdown)
+                else:
+                    await _first_of(self._wake, shutdown)
         finally:
             await self._replace(None)
+
+    def _pending(self) -> bool:
+        return self._desired is not None and self._desired != self._applied
 
     async def _reconcile_with_retries(self, shutdown: asyncio.Event) -> None:
         attempted: AgentDesiredState | None = None
         failures = 0
         while self._desired is not None and self._desired != self._applied:
+            self._wake.clear()
             desired = self._desired
             if desired != attempted:
                 # A new desired state: fresh, and its own backoff.
@@ -211,14 +218,14 @@ class Reconciler:
                 self._board.update(
                     state_application_status=AgentStateApplicationStatus.APPLIED, issues=standing
                 )
-                return
+                continue  # a state that arrived meanwhile is taken at once
             except _NotAppliable as failure:
                 self._applied = desired  # trying again cannot help; wait for a new state
                 self._board.update(
                     state_application_status=AgentStateApplicationStatus.ATTEMPTED_AND_NOT_APPLIABLE,
                     issues=[failure.problem],
                 )
-                return
+                continue
             except _Superseded:
                 continue
             except _Retry as failure:
@@ -237,11 +244,15 @@ class Reconciler:
                 issues=[problem],
             )
             # Jitter: agents that failed together do not retry together.
-            # A newer desired state or a shutdown ends the wait early.
-            await _first_of(self._wake, shutdown, timeout_s=delay * random.uniform(0.8, 1.2))
+            # A newer desired state (already here, or arriving) or a shutdown
+            # ends the wait early.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay * random.uniform(0.8, 1.2)):
+                    while self._desired == desired and not shutdown.is_set():
+                        self._wake.clear()
+                        await _first_of(self._wake, shutdown)
             if shutdown.is_set():
                 return
-            self._wake.clear()
 
     async def _apply(self, desired: AgentDesiredState) -> list[AgentIssue]:
         """Applies `desired`; returns the issues that stand while it is applied."""
@@ -377,12 +388,14 @@ class Reconciler:
         task = asyncio.create_task(work)
         try:
             while not task.done():
+                # Cleared before the check, never after (as in `run`): a state
+                # that arrives as the work ends is read by the caller's loop.
+                self._wake.clear()
+                if self._desired != desired:
+                    raise _Superseded()
                 superseded = asyncio.create_task(self._wake.wait())
                 await asyncio.wait({task, superseded}, return_when=asyncio.FIRST_COMPLETED)
                 superseded.cancel()
-                if not task.done() and self._desired != desired:
-                    raise _Superseded()
-                self._wake.clear()
         finally:
             # Superseded, or the reconciler itself cancelled (shutdown): the
             # work (and a probe's process) does not go on alone.
@@ -417,10 +430,10 @@ class Reconciler:
         )
 
 
-async def _first_of(*events: asyncio.Event, timeout_s: float | None = None) -> None:
+async def _first_of(*events: asyncio.Event) -> None:
     waits = [asyncio.create_task(event.wait()) for event in events]
     try:
-        await asyncio.wait(waits, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
     finally:
         for wait in waits:
             wait.cancel()
