@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from paddler.balancer.agent_circuit_breaker import AgentCircuitBreaker, CircuitBreakerState
+from paddler.balancer.listeners import Listeners
 from paddler.balancer.mailbox import AgentFailed, AgentFinished, AgentGone, AgentStreamed, Mailbox
 from paddler.protocol import agent_socket
 from paddler.protocol.agent_socket import AgentMethod, BalancerMethod
@@ -48,8 +49,8 @@ class AgentController:
         self._call_ids = itertools.count(1)
         self._outgoing: deque[dict[str, Any]] = deque()
         self._outgoing_ready = asyncio.Event()
-        # Set by the pool: called when this agent's capacity may have grown.
-        self.on_status_changed: Callable[[AgentController], None] = lambda _: None
+        # This agent's capacity may have changed (the pool subscribes).
+        self.status_changes: Listeners[AgentController] = Listeners()
 
     @property
     def slots_total(self) -> int:
@@ -67,9 +68,9 @@ class AgentController:
         elif self.circuit_breaker.record_failure():
             # Open now; when it half-opens, buffered requests (and the agent list) must hear of it.
             loop = asyncio.get_running_loop()
-            loop.call_later(self.circuit_breaker.open_s, self.on_status_changed, self)
+            loop.call_later(self.circuit_breaker.open_s, self.status_changes.emit, self)
         if self.circuit_breaker.state != before:
-            self.on_status_changed(self)
+            self.status_changes.emit(self)
 
     @property
     def free_slots(self) -> int:
@@ -211,7 +212,7 @@ class AgentController:
         if decoded.status != self.status or self._unavailable:
             self._unavailable = False
             self.status = decoded.status
-            self.on_status_changed(self)
+            self.status_changes.emit(self)
 
     def close(self) -> None:
         """Ends every request in flight on this agent: their clients get an error or another agent."""
@@ -226,7 +227,7 @@ class AgentController:
             if not future.done():
                 future.set_exception(AgentDisconnected(self.id))
         self._calls.clear()
-        self.on_status_changed(self)
+        self.status_changes.emit(self)
 
 
 class AgentCallFailed(Exception):

@@ -10,6 +10,7 @@ from typing import Any
 from paddler.balancer.agent_controller import AgentController
 from paddler.balancer.agent_controller_slot_guard import AgentControllerSlotGuard
 from paddler.balancer.change_notifier import ChangeNotifier
+from paddler.balancer.listeners import Listeners
 
 
 class AgentControllerPool:
@@ -25,8 +26,10 @@ class AgentControllerPool:
     def __init__(self) -> None:
         self.agents: dict[str, AgentController] = {}
         self.changes = ChangeNotifier()
-        # Set by the buffered request manager: capacity may have appeared.
-        self.on_capacity: Callable[[], None] = lambda: None
+        # Capacity may have appeared: a slot released, an agent's status changed.
+        self.capacity: Listeners[None] = Listeners()
+        # Each controller's status subscription, ended when it leaves.
+        self._subscriptions: dict[AgentController, Callable[[], None]] = {}
         self._heap: list[tuple[float, int, int, AgentController]] = []
         self._order = itertools.count()
         self._versions: dict[AgentController, int] = {}
@@ -34,13 +37,17 @@ class AgentControllerPool:
     def register(self, controller: AgentController) -> AgentController | None:
         """Adds the agent; returns the controller it replaced (same id, a stale connection)."""
         replaced = self.agents.get(controller.id)
-        controller.on_status_changed = self._status_changed
+        if controller not in self._subscriptions:
+            self._subscriptions[controller] = controller.status_changes.subscribe(self._status_changed)
         self.agents[controller.id] = controller
         self._status_changed(controller)
         return replaced
 
     def deregister(self, controller: AgentController) -> None:
         self._versions.pop(controller, None)
+        unsubscribe = self._subscriptions.pop(controller, None)
+        if unsubscribe is not None:
+            unsubscribe()
         if self.agents.get(controller.id) is controller:
             del self.agents[controller.id]
             self.changes.notify()
@@ -92,13 +99,13 @@ class AgentControllerPool:
         controller.slots_claimed -= 1
         if not controller.closed and controller in self._versions:
             self._index(controller)
-            self.on_capacity()
+            self.capacity.emit(None)
 
     def _status_changed(self, controller: AgentController) -> None:
         if controller in self._versions or self.agents.get(controller.id) is controller:
             self._index(controller)
         self.changes.notify()
-        self.on_capacity()
+        self.capacity.emit(None)
 
     def get(self, agent_id: str) -> AgentController | None:
         return self.agents.get(agent_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import logging
 from collections import deque
 from collections.abc import Callable
 
@@ -11,6 +12,8 @@ from paddler.balancer.agent_controller import AgentController
 from paddler.balancer.agent_controller_pool import AgentControllerPool
 from paddler.balancer.agent_controller_slot_guard import AgentControllerSlotGuard
 from paddler.balancer.change_notifier import ChangeNotifier
+
+logger = logging.getLogger(__name__)
 
 
 class BufferedRequestOutcome(enum.Enum):
@@ -55,8 +58,9 @@ class BufferedRequestManager:
         self._timeout_s = timeout_s
         self._waiters: deque[BufferedWait] = deque()
         self._shutting_down = False
+        self._hand_out_scheduled = False
         self.changes = ChangeNotifier()
-        pool.on_capacity = self._hand_out_slots
+        pool.capacity.subscribe(self._capacity_appeared)
 
     @property
     def buffered_requests_current(self) -> int:
@@ -103,14 +107,26 @@ class BufferedRequestManager:
         self._leave(wait)
         wait._answer(BufferedRequestOutcome.TIMEOUT)
 
+    def _capacity_appeared(self, _: None) -> None:
+        # Never in place: capacity appears inside another request's move (its
+        # slot released), which must finish before the next request's begins.
+        if self._waiters and not self._hand_out_scheduled:
+            self._hand_out_scheduled = True
+            asyncio.get_running_loop().call_soon(self._hand_out_slots)
+
     def _hand_out_slots(self) -> None:
+        self._hand_out_scheduled = False
         while self._waiters:
             guard = self._pool.try_claim()
             if guard is None:
                 return
             wait = self._waiters.popleft()
             self.changes.notify()
-            wait._answer(guard)
+            try:
+                wait._answer(guard)
+            except Exception:
+                # One waiter's failure must not keep the slots from the others.
+                logger.exception("a buffered request failed to take its slot")
 
     def shut_down(self) -> None:
         self._shutting_down = True

@@ -15,8 +15,9 @@ from typing import Any
 
 from paddler.balancer.agent_controller_pool import AgentControllerPool
 from paddler.balancer.reconciliation_service import ReconciliationService
+from paddler.balancer.relay_event import Relayed, RelayEvent, RelayFailed, RelayFinished
 from paddler.balancer.request_limits import LimitExceeded, RequestLimits
-from paddler.balancer.request_relay import Relayed, RelayEvent, RelayFailed, RelayFinished, RequestRelay
+from paddler.balancer.request_relay import RequestRelay
 from paddler.balancer.trace_context import RequestTrace, continue_trace, current_trace
 from paddler.protocol.agent_socket import TOKEN_COUNT, BalancerMethod
 

@@ -25,8 +25,9 @@ from paddler.balancer.http_server import HttpServer, TlsFiles
 from paddler.balancer.inference_socket_endpoint import InferenceSocketEndpoint
 from paddler.balancer.management_service import health
 from paddler.balancer.openapi_document import inference_openapi, openapi_route
+from paddler.balancer.relay_event import Relayed, RelayEvent, RelayFinished
 from paddler.balancer.request_limits import LimitExceeded, RequestLimits, limit_generation
-from paddler.balancer.request_relay import Relayed, RelayEvent, RelayFinished, RequestRelay
+from paddler.balancer.request_relay import RequestRelay
 from paddler.balancer.trace_context import continue_trace
 from paddler.protocol.agent_socket import BalancerMethod
 from paddler.protocol.embedding_request import GENERATE_EMBEDDING_BATCH

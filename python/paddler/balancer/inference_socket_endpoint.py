@@ -12,15 +12,10 @@ from typing import Any
 import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from paddler.balancer.relay_event import Relayed, RelayFailed, RelayFailure, RelayFinished
+from paddler.balancer.relay_handle import RelayHandle
 from paddler.balancer.request_limits import LimitExceeded, RequestLimits, limit_generation
-from paddler.balancer.request_relay import (
-    Relayed,
-    RelayFailed,
-    RelayFailure,
-    RelayFinished,
-    RelayHandle,
-    RequestRelay,
-)
+from paddler.balancer.request_relay import RequestRelay
 from paddler.balancer.trace_context import continue_trace
 from paddler.balancer.websocket_origin import origin_allowed, refuse_origin
 from paddler.balancer.websocket_protocol import (

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
-from paddler.balancer.request_relay import Relayed, RelayEvent, RelayFinished
+from paddler.balancer.relay_event import Relayed, RelayEvent, RelayFinished
 
 _ERROR_TYPES = {
     400: "invalid_request_error",

@@ -12,7 +12,8 @@ from starlette.responses import Response, StreamingResponse
 
 from paddler.balancer.management_service import json_response
 from paddler.balancer.openai_common import Generation, openai_error, sse, stream_or_failure
-from paddler.balancer.request_relay import Relayed, RelayFinished, RequestRelay
+from paddler.balancer.relay_event import Relayed, RelayFinished
+from paddler.balancer.request_relay import RequestRelay
 from paddler.protocol.agent_socket import BalancerMethod
 from paddler.protocol.openai_request import ResponsesRequest
 

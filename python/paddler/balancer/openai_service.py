@@ -35,8 +35,9 @@ from paddler.balancer.openai_common import (
 from paddler.balancer.openai_responses import answer_response
 from paddler.balancer.openapi_document import openai_openapi, openapi_route
 from paddler.balancer.reconciliation_service import ReconciliationService
+from paddler.balancer.relay_event import Relayed, RelayEvent, RelayFinished
 from paddler.balancer.request_limits import LimitExceeded, RequestLimits
-from paddler.balancer.request_relay import Relayed, RelayEvent, RelayFinished, RequestRelay
+from paddler.balancer.request_relay import RequestRelay
 from paddler.balancer.trace_context_middleware import TraceContextMiddleware
 from paddler.protocol.agent_desired_model import HuggingFace, LocalToAgent, Url
 from paddler.protocol.agent_socket import BalancerMethod

@@ -26,7 +26,9 @@ def test_a_healthy_agent_is_listed_with_exactly_paddlers_fields() -> None:
 async def test_the_agent_list_shows_an_open_circuit_breaker_and_hears_when_it_opens() -> None:
     controller = AgentController("a", "agent", 2)
     changes: list[str | None] = []
-    controller.on_status_changed = lambda changed: changes.append(changed.snapshot().get("circuit_breaker"))
+    controller.status_changes.subscribe(
+        lambda changed: changes.append(changed.snapshot().get("circuit_breaker"))
+    )
 
     for _ in range(FAILURE_THRESHOLD):
         controller.record_outcome(succeeded=False)

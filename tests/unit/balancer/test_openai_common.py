@@ -2,7 +2,7 @@ import orjson
 from openai.types import CompletionUsage
 
 from paddler.balancer.openai_common import Generation, openai_stream_error
-from paddler.balancer.request_relay import RelayFinished
+from paddler.balancer.relay_event import RelayFinished
 from paddler.protocol.inference_response import usage
 
 

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from paddler.balancer.openai_common import Generation
-from paddler.balancer.request_relay import RelayFinished
+from paddler.balancer.relay_event import RelayFinished
 from paddler.protocol.inference_response import usage
 
 
