@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import logging
 import random
 from collections.abc import Coroutine, Iterator
@@ -101,6 +102,17 @@ class ServingModel:
     model: AgentDesiredModel
 
 
+class Admission(enum.Enum):
+    """Whether requests get the engine being served. Changed only by `Reconciler._admit`."""
+
+    OPEN = "open"
+    # The engine is being drained and replaced; the next one opens it again.
+    REPLACING = "replacing"
+    # The agent is shutting down. Final: an engine that finishes loading
+    # during the shutdown drain is never offered.
+    CLOSED = "closed"
+
+
 class _NotAppliable(Exception):
     def __init__(self, problem: AgentIssue) -> None:
         self.problem = problem
@@ -147,7 +159,7 @@ class Reconciler:
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
-        self._accepting = True
+        self._admission = Admission.OPEN
         board.slots_processing = self._slots_processing
 
     def _slots_processing(self) -> int:
@@ -162,8 +174,7 @@ class Reconciler:
 
     def stop_accepting(self) -> None:
         """Shutting down: no new requests (the balancer sees zero slots), running ones finish."""
-        self._accepting = False
-        self._board.update(slots_total=0)
+        self._admit(Admission.CLOSED)
 
     @contextlib.contextmanager
     def lease(self) -> Iterator[ServingModel | None]:
@@ -171,7 +182,7 @@ class Reconciler:
 
         The engine is not replaced while a lease is held.
         """
-        if not self._accepting or self.serving is None:
+        if self._admission is not Admission.OPEN or self.serving is None:
             yield None
             return
         self._in_flight += 1
@@ -332,9 +343,8 @@ class Reconciler:
             self._board.update(model_path=None)
             raise _NotAppliable(issue("ChatTemplateDoesNotCompile", template_problem))
         self.serving = ServingModel(engine, parameters, override, desired.model)
-        self._accepting = True
         self._board.update(
-            slots_total=engine.slots,
+            slots_total=self._slots_offered(),
             model_path=str(resolved),
             uses_chat_template_override=override is not None,
         )
@@ -411,15 +421,25 @@ class Reconciler:
         if old is None:
             self.serving = serving
             return
-        self._accepting = False
-        self._board.update(slots_total=0)
+        self._admit(Admission.REPLACING)
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(DRAIN_TIMEOUT_S):
                 await self._idle.wait()
         # Requests still running after the drain timeout end with SHUTTING_DOWN.
         await old.engine.close()
         self.serving = serving
-        self._accepting = True
+        self._admit(Admission.OPEN)
+
+    def _admit(self, admission: Admission) -> None:
+        """The one place admission changes; what the balancer is told follows it."""
+        if self._admission is not Admission.CLOSED:
+            self._admission = admission
+        self._board.update(slots_total=self._slots_offered())
+
+    def _slots_offered(self) -> int:
+        if self._admission is Admission.OPEN and self.serving is not None:
+            return self.serving.engine.slots
+        return 0
 
     def _on_download_progress(self, progress: DownloadProgress) -> None:
         self._board.update(

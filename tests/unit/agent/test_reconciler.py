@@ -1,4 +1,5 @@
-"""The reconciler's wake-ups and admission, with the model resolver held where a test wants it."""
+"""The reconciler's wake-ups and admission: the model resolver held where a test wants it,
+SmolLM2 loaded for real where requests are served."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ from paddler.agent.agent_status_board import AgentStatusBoard
 from paddler.agent.model_resolver import ModelResolver, ResolveFailed
 from paddler.agent.reconciler import Reconciler
 from paddler.protocol.agent_desired_model import AgentDesiredModel, LocalToAgent
+from paddler.protocol.agent_status import AgentStateApplicationStatus
 from paddler.protocol.balancer_desired_state import AgentDesiredState
+from paddler.protocol.inference_parameters import InferenceParameters
+from tests.model_cards import smollm2
 
 
 class HeldResolver:
@@ -53,9 +57,30 @@ def held_resolver(monkeypatch: pytest.MonkeyPatch) -> HeldResolver:
     return held
 
 
+async def board_reaches(
+    board: AgentStatusBoard, status: AgentStateApplicationStatus, within_s: float
+) -> None:
+    async with asyncio.timeout(within_s):
+        while board.state_application_status is not status:
+            board.changed.clear()
+            await board.changed.wait()
+
+
+def smollm2_state(context_size: int) -> AgentDesiredState:
+    return AgentDesiredState(
+        model=LocalToAgent(LocalToAgent=str(smollm2())),
+        inference_parameters=InferenceParameters(context_size=context_size, n_batch=256),
+    )
+
+
 @pytest.fixture
-async def running_reconciler(tmp_path: Path) -> AsyncIterator[Reconciler]:
-    reconciler = Reconciler(AgentStatusBoard(desired_slots_total=1), tmp_path, slots=1)
+def board() -> AgentStatusBoard:
+    return AgentStatusBoard(desired_slots_total=1)
+
+
+@pytest.fixture
+async def running_reconciler(tmp_path: Path, board: AgentStatusBoard) -> AsyncIterator[Reconciler]:
+    reconciler = Reconciler(board, tmp_path, slots=1, threads=1)
     shutdown = asyncio.Event()
     running = asyncio.create_task(reconciler.run(shutdown))
     yield reconciler
@@ -77,3 +102,23 @@ async def test_a_desired_state_that_arrives_as_a_download_finishes_is_applied_wi
 
     await held_resolver.wait_asked(second, within_s=5)
     held_resolver.release(second)
+
+
+async def test_a_new_engine_loaded_during_the_shutdown_drain_is_not_offered_to_requests(
+    running_reconciler: Reconciler, board: AgentStatusBoard
+) -> None:
+    running_reconciler.set_desired_state(smollm2_state(context_size=256))
+    await board_reaches(board, AgentStateApplicationStatus.APPLIED, 30)
+
+    with running_reconciler.lease() as serving:
+        assert serving is not None
+        # A new engine is wanted; the old one drains this request first.
+        running_reconciler.set_desired_state(smollm2_state(context_size=512))
+        await board_reaches(board, AgentStateApplicationStatus.FRESH, 5)
+        # The agent is told to shut down while the request still runs.
+        running_reconciler.stop_accepting()
+
+    await board_reaches(board, AgentStateApplicationStatus.APPLIED, 30)
+    assert board.slots_total == 0
+    with running_reconciler.lease() as serving:
+        assert serving is None
