@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from typing import Any, Final
 
 import orjson
@@ -337,9 +337,13 @@ class InferenceEngine:
         mailbox = self._fanout.open(request.id)
         ended = False
         parsed: ToolCallsParsed | None = None
+        submitting: asyncio.Future[None] | None = None
         try:
             if heavy:
-                await asyncio.to_thread(self._native.submit, request)
+                # Shielded: cancelling this task cannot stop the worker thread,
+                # and the submit must be known when the request is cancelled.
+                submitting = asyncio.get_running_loop().run_in_executor(None, self._native.submit, request)
+                await asyncio.shield(submitting)
             else:
                 self._native.submit(request)
             while True:
@@ -377,8 +381,21 @@ class InferenceEngine:
             if not ended:
                 # Cancelled, abandoned, or the caller raised: never leave the
                 # native request running with nobody to read it.
-                self._native.cancel(request.id)
+                if submitting is not None and not submitting.done():
+                    # The engine ignores a cancel for an id it has not seen:
+                    # sent now, it would come before the request it cancels.
+                    submitting.add_done_callback(self._cancel_submitted(request.id))
+                else:
+                    self._native.cancel(request.id)
             self._fanout.close(request.id)
+
+    def _cancel_submitted(self, request_id: int) -> Callable[[asyncio.Future[None]], None]:
+        def cancel(submitting: asyncio.Future[None]) -> None:
+            # A submit that raised left no native request behind.
+            if not submitting.cancelled() and submitting.exception() is None:
+                self._native.cancel(request_id)
+
+        return cancel
 
     @property
     def embeddings_enabled(self) -> bool:
