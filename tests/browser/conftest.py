@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from paddler.balancer.web_admin_panel_service import PANEL_FILES
+from paddler.balancer.panel.web_admin_panel_service import PANEL_FILES
 from tests.integration.conftest import Cluster, cluster, free_port
 
 if TYPE_CHECKING:

@@ -6,18 +6,18 @@ import asyncio
 import logging
 from typing import Protocol
 
-from paddler.balancer.agent_controller_pool import AgentControllerPool
-from paddler.balancer.balancer_metrics import BalancerMetrics
-from paddler.balancer.buffered_request_manager import BufferedRequestManager
-from paddler.balancer.embedding_batch_relay import EmbeddingBatchRelay
-from paddler.balancer.inference_service import InferenceService
-from paddler.balancer.management_service import ManagementService
-from paddler.balancer.openai_service import OpenAIService
-from paddler.balancer.reconciliation_service import ReconciliationService
-from paddler.balancer.request_relay import RequestRelay
-from paddler.balancer.state_database import open_state_database
-from paddler.balancer.statsd_reporter import StatsdReporter
-from paddler.balancer.web_admin_panel_service import WebAdminPanelService, panel_origins
+from paddler.balancer.dispatch.agent_controller_pool import AgentControllerPool
+from paddler.balancer.dispatch.balancer_metrics import BalancerMetrics
+from paddler.balancer.dispatch.buffered_request_manager import BufferedRequestManager
+from paddler.balancer.dispatch.embedding_batch_relay import EmbeddingBatchRelay
+from paddler.balancer.dispatch.reconciliation_service import ReconciliationService
+from paddler.balancer.dispatch.request_relay import RequestRelay
+from paddler.balancer.dispatch.state_database import open_state_database
+from paddler.balancer.inference.inference_service import InferenceService
+from paddler.balancer.management.management_service import ManagementService
+from paddler.balancer.openai_compat.openai_service import OpenAIService
+from paddler.balancer.panel.web_admin_panel_service import WebAdminPanelService, panel_origins
+from paddler.balancer.statsd.statsd_reporter import StatsdReporter
 from paddler.bootstrap.balancer_config import BalancerConfig
 from paddler.telemetry.request_tracer import request_tracer
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
-from paddler.balancer.http_server import TlsFiles
-from paddler.balancer.request_limits import RequestLimits
+from paddler.balancer.dispatch.request_limits import RequestLimits
+from paddler.balancer.http.http_server import TlsFiles
 
 
 @dataclass(frozen=True, slots=True)

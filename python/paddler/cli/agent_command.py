@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         management_host_port,
         management_socket_base,
     )
-    from paddler.balancer.http_server import split_address
+    from paddler.balancer.http.http_server import split_address
 
     try:
         split_address(management_host_port(args.management_addr))

@@ -10,7 +10,7 @@ import signal
 import sys
 from typing import Any
 
-from paddler.balancer.request_limits import (
+from paddler.balancer.dispatch.request_limits import (
     DEFAULT_MAX_CONVERSATION_CHARS,
     DEFAULT_MAX_CONVERSATION_MESSAGES,
     DEFAULT_MAX_EMBEDDING_BATCH_DOCUMENTS,
@@ -145,9 +145,9 @@ def _positive(value: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from paddler.balancer.http_server import TlsFiles, split_address
-    from paddler.balancer.request_limits import RequestLimits
-    from paddler.balancer.state_database import StateDatabaseError, open_state_database
+    from paddler.balancer.dispatch.request_limits import RequestLimits
+    from paddler.balancer.dispatch.state_database import StateDatabaseError, open_state_database
+    from paddler.balancer.http.http_server import TlsFiles, split_address
     from paddler.bootstrap.balancer_bootstrap import run_balancer
     from paddler.bootstrap.balancer_config import BalancerConfig
 

@@ -64,7 +64,7 @@ INFERENCE_SOCKET_CLIENT_MESSAGE: TypeAdapter[RequestEnvelope | NotificationEnvel
 
 
 # Not frozen, but never changed: one is built per token or per request on the
-# balancer's hot path, and a frozen dataclass costs ~250 ns more per field to build.
+# balancer's hot path, where a frozen dataclass costs more to build.
 @dataclass(slots=True)
 class SocketRequest:
     """A generation request from the socket: its client's id and its params."""

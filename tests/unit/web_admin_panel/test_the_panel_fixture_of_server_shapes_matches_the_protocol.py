@@ -13,8 +13,8 @@ from typing import Any
 
 import orjson
 
-from paddler.balancer.agent_circuit_breaker import FAILURE_THRESHOLD
-from paddler.balancer.agent_controller import AgentController
+from paddler.balancer.dispatch.agent_circuit_breaker import FAILURE_THRESHOLD
+from paddler.balancer.dispatch.agent_controller import AgentController
 from paddler.protocol.agent_status import AgentStateApplicationStatus, AgentStatus
 from paddler.protocol.balancer_desired_state import BALANCER_DESIRED_STATE, BalancerDesiredState
 from paddler.protocol.inference_response import error_envelope, response_envelope, usage

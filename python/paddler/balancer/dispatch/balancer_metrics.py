@@ -1,0 +1,67 @@
+"""Prometheus metrics of one balancer (its own registry, so tests can run several)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Gauge, generate_latest
+
+from paddler.balancer.dispatch.agent_controller_pool import AgentControllerPool
+from paddler.balancer.dispatch.buffered_request_manager import BufferedRequestManager
+from paddler.balancer.dispatch.loop_local_metrics import LoopLocalCounter, LoopLocalHistogram
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+_TOKEN_GAP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0)
+
+
+class BalancerMetrics:
+    def __init__(self, pool: AgentControllerPool, buffered_requests: BufferedRequestManager) -> None:
+        self.registry = CollectorRegistry()
+        # Paddler's own gauges, by their Paddler names.
+        Gauge("paddler_slots_processing", "Slots generating right now", registry=self.registry).set_function(
+            lambda: pool.slots_processing
+        )
+        Gauge("paddler_slots_total", "Slots of every connected agent", registry=self.registry).set_function(
+            lambda: pool.slots_total
+        )
+        Gauge(
+            "paddler_requests_buffered", "Requests waiting for a free slot", registry=self.registry
+        ).set_function(lambda: buffered_requests.buffered_requests_current)
+        Gauge("paddler_agents", "Connected agents", registry=self.registry).set_function(
+            lambda: len(pool.agents)
+        )
+        self.requests = LoopLocalCounter(
+            "paddler_requests", "Inference requests by outcome", "outcome", self.registry
+        )
+        self.errors = LoopLocalCounter(
+            "paddler_request_errors", "Failed inference requests by code", "code", self.registry
+        )
+        # An agent whose connection closes under requests may have been killed by one of them.
+        self.requests_on_lost_agents = LoopLocalCounter(
+            "paddler_requests_on_lost_agents",
+            "Requests in flight on an agent whose connection closed, by what became of them",
+            "then",
+            self.registry,
+        )
+        self.tokens_generated = LoopLocalCounter(
+            "paddler_tokens_generated", "Tokens relayed to clients", None, self.registry
+        )
+        self.queue_wait = LoopLocalHistogram(
+            "paddler_queue_wait_seconds",
+            "Time from arrival to a claimed slot",
+            _LATENCY_BUCKETS,
+            self.registry,
+        )
+        self.time_to_first_token = LoopLocalHistogram(
+            "paddler_time_to_first_token_seconds",
+            "Time from arrival to the first token",
+            _LATENCY_BUCKETS,
+            self.registry,
+        )
+        self.inter_token_latency = LoopLocalHistogram(
+            "paddler_inter_token_latency_seconds",
+            "Gap between two tokens of one request",
+            _TOKEN_GAP_BUCKETS,
+            self.registry,
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

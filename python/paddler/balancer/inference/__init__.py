@@ -1,0 +1,1 @@
+"""The inference service: Paddler's NDJSON endpoints and the inference socket."""

@@ -1,0 +1,1 @@
+"""The management service: agents, desired state, metrics and the agent sockets."""

@@ -1,0 +1,1 @@
+"""The web admin panel service (the built app is python/paddler/web_admin_panel)."""

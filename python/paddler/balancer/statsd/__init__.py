@@ -1,0 +1,1 @@
+"""Gauges reported to a StatsD server."""

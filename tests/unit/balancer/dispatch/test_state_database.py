@@ -1,0 +1,51 @@
+from pathlib import Path
+
+import pytest
+
+from paddler.balancer.dispatch.state_database import (
+    FileStateDatabase,
+    MemoryStateDatabase,
+    StateDatabaseError,
+    open_state_database,
+)
+from paddler.protocol.balancer_desired_state import BalancerDesiredState, ChatTemplate
+
+
+async def test_a_file_database_round_trips_the_state_and_leaves_no_temporary_file(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "state.json"
+    database = open_state_database(f"file://{path}")
+    assert isinstance(database, FileStateDatabase)
+    state = BalancerDesiredState(
+        chat_template_override=ChatTemplate(content="x"), use_chat_template_override=True
+    )
+
+    assert await database.load() is None
+    await database.store(state)
+
+    assert await FileStateDatabase(path).load() == state
+    assert [child.name for child in path.parent.iterdir()] == ["state.json"]
+
+
+async def test_memory_is_the_default_kind() -> None:
+    assert isinstance(open_state_database("memory://"), MemoryStateDatabase)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("file://relative/state.json", "absolute path"),
+        ("file:relative.json", "must be absolute"),
+        ("redis://localhost", "unsupported state database"),
+    ],
+)
+def test_unusable_urls_are_refused_with_a_message(url: str, message: str) -> None:
+    with pytest.raises(StateDatabaseError, match=message):
+        open_state_database(url)
+
+
+async def test_a_corrupt_file_is_reported_not_silently_replaced(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    path.write_text("{not json")
+
+    with pytest.raises(StateDatabaseError, match="no valid desired state"):
+        await FileStateDatabase(path).load()
