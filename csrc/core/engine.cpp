@@ -251,6 +251,15 @@ void Engine::push_command_wake() {
 }
 
 void Engine::submit(Request request) {
+    // Counted in from before the stopping_ check until after the push.
+    submits_in_flight_.fetch_add(1);
+    struct InFlight {
+        std::atomic<std::uint32_t>& count;
+        ~InFlight() {
+            count.fetch_sub(1);
+            count.notify_all();
+        }
+    } const in_flight{submits_in_flight_};
     const RequestId id = request.id;
     const auto fail = [&](ErrorKind kind, std::string message, std::int32_t prompt_tokens) {
         Event event;
@@ -262,7 +271,7 @@ void Engine::submit(Request request) {
         events_.push(std::move(event));
         events_signal_.notify();
     };
-    if (stopping_.load(std::memory_order_acquire)) {
+    if (stopping_.load()) {
         fail(ErrorKind::ShuttingDown, "the engine is shutting down", 0);
         return;
     }
@@ -306,7 +315,7 @@ EngineStatus Engine::status() const {
 
 void Engine::shutdown() {
     std::lock_guard lock(shutdown_mutex_);
-    stopping_.store(true, std::memory_order_release);
+    stopping_.store(true);
     push_command_wake();
     if (thread_.joinable()) {
         thread_.join();
@@ -356,7 +365,7 @@ class EngineLoop {
         while (true) {
             const std::uint64_t seen = engine_.command_wake_.load(std::memory_order_acquire);
             take_commands();
-            if (engine_.stopping_.load(std::memory_order_acquire)) {
+            if (engine_.stopping_.load()) {
                 end_everything();
                 publish();
                 return;
@@ -755,7 +764,13 @@ class EngineLoop {
             emit_error(request.id, ErrorKind::ShuttingDown, "the engine shut down before the request started", usage);
         }
         waiting_.clear();
-        // Late submissions race with the stop flag; answer them too.
+        // A submit that saw the engine running may still be preparing its
+        // request: wait until it has pushed, so that it is answered here.
+        // One that comes later sees stopping_ and answers itself.
+        for (auto in_flight = engine_.submits_in_flight_.load(); in_flight != 0;
+             in_flight = engine_.submits_in_flight_.load()) {
+            engine_.submits_in_flight_.wait(in_flight);
+        }
         while (auto command = engine_.commands_.pop()) {
             if ((*command)->kind == Engine::Command::Kind::Submit) {
                 emit_error((*command)->id, ErrorKind::ShuttingDown, "the engine is shutting down", Usage{});

@@ -9,7 +9,9 @@
 // - submit(), cancel(), status(), tokenize(), metadata(), chat_template() and
 //   event_fd() may be called from any thread at any time. submit() and
 //   cancel() never block: they push onto a lock-free queue and wake the
-//   engine thread.
+//   engine thread. Every submitted request gets exactly one final event (Done
+//   or Error), a submit that races with shutdown() included: the engine
+//   thread's final drain waits for the submits that saw it running.
 // - drain_events() is called by one reader thread at a time (the asyncio
 //   loop). The event fd becomes readable when events are waiting; the reader
 //   calls drain_events() until it returns fewer than it asked for.
@@ -149,7 +151,12 @@ class Engine {
     EngineStatus status_;
 
     std::mutex shutdown_mutex_;
+    // Both sequentially consistent: a submit counts itself in, then reads
+    // stopping_; the engine thread reads stopping_, then waits for the count
+    // to fall to zero before its final drain. A submit it does not wait for
+    // therefore sees stopping_ and answers itself.
     std::atomic<bool> stopping_{false};
+    std::atomic<std::uint32_t> submits_in_flight_{0};
     std::thread thread_;
 };
 
