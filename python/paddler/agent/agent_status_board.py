@@ -4,7 +4,6 @@ the management socket client sends it."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from paddler.protocol.agent_status import AgentIssue, AgentStateApplicationStatus, AgentStatus
@@ -22,8 +21,6 @@ class AgentStatusBoard:
     download_current: int = 0
     download_total: int = 0
     download_indeterminate: bool = False
-    # Reads the engine's live slot count; set by the reconciler.
-    slots_processing: Callable[[], int] = lambda: 0
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     # Set for changes that must each reach the balancer (a new application
     # status), unlike download progress, which may be sampled.
@@ -39,9 +36,10 @@ class AgentStatusBoard:
             setattr(self, name, value)
         self.changed.set()
 
-    def snapshot(self) -> AgentStatus:
+    def snapshot(self, slots_processing: int) -> AgentStatus:
+        """The status to send, with the reconciler's count of requests being served."""
         return AgentStatus(
-            slots_processing=self.slots_processing(),
+            slots_processing=slots_processing,
             slots_total=self.slots_total,
             desired_slots_total=self.desired_slots_total,
             download_current=self.download_current,

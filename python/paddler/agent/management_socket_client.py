@@ -19,7 +19,7 @@ from websockets.exceptions import InvalidMessage, InvalidStatus
 from paddler.agent.agent_status_board import AgentStatusBoard
 from paddler.agent.json_rpc_outbox import JsonRpcOutbox
 from paddler.agent.reconciler import Reconciler
-from paddler.agent.request_handler import RequestHandler, nothing_to_flush
+from paddler.agent.request_handler import RequestHandler
 from paddler.protocol import agent_socket
 from paddler.protocol.agent_socket import AgentMethod, BalancerMethod
 from paddler.protocol.balancer_desired_state import AGENT_DESIRED_STATE
@@ -138,9 +138,7 @@ class ManagementSocketClient:
                 logger.exception("the connection to the balancer failed")
             finally:
                 self.connected.clear()
-                self._handler.send = lambda _message: None
-                self._handler.flushed = nothing_to_flush
-                self._handler.cancel_all()
+                self._handler.detach()
             if shutdown.is_set():
                 return
             delay = min(RECONNECT_INITIAL_S * 2**failures, RECONNECT_MAX_S) * random.uniform(0.5, 1.5)
@@ -157,8 +155,7 @@ class ManagementSocketClient:
                 {"name": self._name, "desired_slots_total": self._board.desired_slots_total},
             )
         )
-        self._handler.send = outbox.send
-        self._handler.flushed = outbox.flushed
+        self._handler.attach(outbox.send, outbox.flushed)
         self.connected.set()
         tasks = [
             asyncio.create_task(outbox.write_loop(connection.send)),
@@ -189,7 +186,7 @@ class ManagementSocketClient:
             self._board.changed.clear()
             self._board.urgent.clear()
             self._status_version += 1
-            status = self._board.snapshot().model_dump(mode="json")
+            status = self._board.snapshot(self._reconciler.slots_processing).model_dump(mode="json")
             params = {"version": self._status_version, "status": status}
             outbox.send(agent_socket.notification(AgentMethod.UPDATE_AGENT_STATUS, params))
             # Bursts (a download's progress) are sampled every STATUS_MIN_GAP_S;

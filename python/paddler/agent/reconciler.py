@@ -160,12 +160,12 @@ class Reconciler:
         self._idle = asyncio.Event()
         self._idle.set()
         self._admission = Admission.OPEN
-        board.slots_processing = self._slots_processing
 
-    def _slots_processing(self) -> int:
-        # The requests holding a lease, not the engine's own count: that one
-        # lags until the engine thread admits a request, and the balancer
-        # should see a slot busy from the moment it is taken.
+    @property
+    def slots_processing(self) -> int:
+        """The requests holding a lease, not the engine's own count: that one lags
+        until the engine thread admits a request, and the balancer should see a slot
+        busy from the moment it is taken."""
         return self._in_flight
 
     def set_desired_state(self, state: AgentDesiredState) -> None:

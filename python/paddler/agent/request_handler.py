@@ -10,7 +10,6 @@ from typing import Any
 
 import orjson
 
-from paddler.agent.agent_status_board import AgentStatusBoard
 from paddler.agent.embedding import EmbeddingDocument, Normalization, NormalizationMethod
 from paddler.agent.generation_event import (
     ErrorKind,
@@ -59,6 +58,10 @@ Flushed = Callable[[], Awaitable[None]]
 
 async def nothing_to_flush() -> None:
     """`Flushed` while no connection is up: what is sent then goes nowhere."""
+
+
+def _send_nowhere(_message: dict[str, Any]) -> None:
+    """`Send` while no connection is up."""
 
 
 # Failures that end a generation with a JSON-RPC error. The client's own
@@ -153,27 +156,42 @@ def _grammar(constraint: GrammarConstraint | None) -> Grammar | dict[str, str] |
 
 
 class RequestHandler:
-    def __init__(
-        self, reconciler: Reconciler, board: AgentStatusBoard, tracer: RequestTracer | None = None
-    ) -> None:
+    def __init__(self, reconciler: Reconciler, tracer: RequestTracer | None = None) -> None:
         self._reconciler = reconciler
-        self._board = board
         self._tracer = tracer or RequestTracer()
         self._tasks: dict[str, asyncio.Task[None]] = {}
-        # Replaced by the management socket client on every connection.
-        self.send: Send = lambda _message: None
-        self.flushed: Flushed = nothing_to_flush
+        # The connection answers go to, from `attach` to `detach`.
+        self._attached = False
+        self._send: Send = _send_nowhere
+        self._flushed: Flushed = nothing_to_flush
+
+    def attach(self, send: Send, flushed: Flushed) -> None:
+        """Answers go to this connection until `detach`; one connection at a time."""
+        if self._attached:
+            raise RuntimeError("the request handler already answers on a connection")
+        self._attached = True
+        self._send = send
+        self._flushed = flushed
+
+    def detach(self) -> None:
+        """The connection is gone: nobody can receive the answers of the requests in
+        flight, so they stop."""
+        self._attached = False
+        self._send = _send_nowhere
+        self._flushed = nothing_to_flush
+        self.cancel_all()
 
     def handle_request(self, message: dict[str, Any]) -> None:
         request_id = message.get("id")
         method = message.get("method")
         params = message.get("params")
         if not isinstance(request_id, str):
-            self.send(agent_socket.error(None, RpcErrorCode.INVALID_REQUEST, "a request id must be a string"))
+            message_text = "a request id must be a string"
+            self._send(agent_socket.error(None, RpcErrorCode.INVALID_REQUEST, message_text))
             return
         if request_id in self._tasks:
             message_text = "this id is already running"
-            self.send(agent_socket.error(request_id, RpcErrorCode.DUPLICATE_REQUEST_ID, message_text))
+            self._send(agent_socket.error(request_id, RpcErrorCode.DUPLICATE_REQUEST_ID, message_text))
             return
         task = asyncio.create_task(self._serve(request_id, method, params))
         self._tasks[request_id] = task
@@ -208,17 +226,17 @@ class RequestHandler:
         outcome, failure = "ok", None
         try:
             result = await self._dispatch(request_id, method, params)
-            self.send(agent_socket.result(request_id, result))
+            self._send(agent_socket.result(request_id, result))
         except _Reply as reply:
             outcome, failure = "error", reply.message
-            self.send(agent_socket.error(request_id, reply.code, reply.message))
+            self._send(agent_socket.error(request_id, reply.code, reply.message))
         except asyncio.CancelledError:
             # Stopped by the balancer; the engine request is cancelled with the task.
             outcome = "cancelled"
         except Exception as error:  # a bug must cost one request, never the agent
             outcome, failure = "error", f"agent error: {error}"
             logger.exception("request %s failed", request_id)
-            self.send(agent_socket.error(request_id, RpcErrorCode.INTERNAL_ERROR, failure))
+            self._send(agent_socket.error(request_id, RpcErrorCode.INTERNAL_ERROR, failure))
         finally:
             if span is not None:
                 span.set_attribute("paddler.outcome", outcome)
@@ -296,7 +314,7 @@ class RequestHandler:
         async for event in events:
             if isinstance(event, TokenGenerated):
                 if event.text:
-                    self.send(
+                    self._send(
                         agent_socket.notification(
                             AgentMethod.GENERATED_TOKEN,
                             {"request_id": request_id, "token": {_TOKEN_VARIANTS[event.kind]: event.text}},
@@ -307,7 +325,7 @@ class RequestHandler:
                     {"id": call.id, "name": call.name, "arguments": {"ValidJson": call.arguments}}
                     for call in event.calls
                 ]
-                self.send(
+                self._send(
                     agent_socket.notification(
                         AgentMethod.GENERATED_TOKEN,
                         {"request_id": request_id, "token": {"ToolCallParsed": calls}},
@@ -370,7 +388,7 @@ class RequestHandler:
                         RpcErrorCode.INTERNAL_ERROR, f"computing embeddings failed: {error}"
                     ) from error
                 for embedding in embeddings:
-                    self.send(
+                    self._send(
                         agent_socket.notification(
                             AgentMethod.EMBEDDING,
                             {
@@ -386,7 +404,7 @@ class RequestHandler:
                             },
                         )
                     )
-                await self.flushed()
+                await self._flushed()
             return "Done"
 
 

@@ -62,7 +62,7 @@ async def run_agent(config: AgentConfig, shutdown: asyncio.Event) -> None:
         download_limits=DownloadLimits(max_bytes=config.max_model_download_bytes),
     )
     tracer = request_tracer("paddler-agent", config.otlp_endpoint)
-    handler = RequestHandler(reconciler, board, tracer)
+    handler = RequestHandler(reconciler, tracer)
     client = ManagementSocketClient(
         config.management_addr,
         config.agent_id,
