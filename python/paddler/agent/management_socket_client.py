@@ -169,10 +169,13 @@ class ManagementSocketClient:
                 # Drain: no new work (zero slots reported), the running requests finish.
                 self._reconciler.stop_accepting()
                 await self._handler.drain(DRAIN_TIMEOUT_S)
-                with contextlib.suppress(Exception):
+                try:
                     await connection.send(
                         orjson.dumps(agent_socket.notification(AgentMethod.DEREGISTER_AGENT, {})).decode()
                     )
+                except (OSError, websockets.WebSocketException) as error:
+                    # The balancer drops this agent when the socket closes anyway.
+                    logger.info("could not tell the balancer that this agent leaves: %s", error)
             for task in done:
                 if not task.cancelled() and task.exception() is not None:
                     raise task.exception()  # type: ignore[misc]

@@ -231,8 +231,10 @@ class RequestHandler:
             outcome, failure = "error", reply.message
             self._send(agent_socket.error(request_id, reply.code, reply.message))
         except asyncio.CancelledError:
-            # Stopped by the balancer; the engine request is cancelled with the task.
+            # Stopped by the balancer, or the connection is gone; the engine
+            # request is cancelled with the task, which ends cancelled.
             outcome = "cancelled"
+            raise
         except Exception as error:  # a bug must cost one request, never the agent
             outcome, failure = "error", f"agent error: {error}"
             logger.exception("request %s failed", request_id)
