@@ -31,7 +31,6 @@ class SlotTable {
 
     std::uint32_t size() const { return static_cast<std::uint32_t>(slots_.size()); }
     std::uint32_t busy_count() const;
-    bool is_busy(std::uint32_t slot) const { return slots_[slot].busy; }
 
     // The free slot sharing the longest prefix with `prompt`; among equals the
     // one used least recently, so recently used caches live longer.
