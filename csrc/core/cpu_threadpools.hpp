@@ -2,8 +2,8 @@
 //
 // Why: llama.cpp's CPU backend otherwise runs each graph either on OpenMP
 // (its default build), whose barrier between two graph nodes ended in a futex
-// system call nearly every time on a 2-core machine shared with the asyncio
-// threads (~875 calls per generated token, measured with perf), or, built
+// system call nearly every time on a small machine shared with the asyncio
+// threads, many times per generated token, or, built
 // without OpenMP and with no pool attached, on threads created and joined for
 // every graph. A ggml threadpool spins at those barriers without system calls
 // and sleeps between graphs once its polling runs out. We build llama.cpp

@@ -16,8 +16,7 @@ using RequestId = std::uint64_t;
 enum class KvCacheType : std::uint8_t { F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 };
 
 // Auto is our policy, not llama.cpp's: on the CPU its flash-attention kernel
-// makes decoding slower as the context grows (llama-bench here, SmolLM2, 2
-// threads: tg64 at depth 600 is 85 tok/s without it and 47 with it), so Auto
+// makes decoding slower as the context grows (llama-bench shows it), so Auto
 // turns it off on the CPU unless a quantized V cache requires it, and leaves
 // the choice to llama.cpp when layers are offloaded to a GPU.
 enum class FlashAttention : std::uint8_t { Auto, Enabled, Disabled };

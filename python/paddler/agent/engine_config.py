@@ -30,8 +30,7 @@ class PoolingType(enum.StrEnum):
 class ThreadWait(enum.StrEnum):
     # How idle llama.cpp CPU threads wait for the next graph. SPIN is fastest on
     # a machine of its own; SLEEP suits a machine shared with other busy
-    # processes, where spinning threads starve each other (2 cores, SmolLM2,
-    # beside one busy process: spin 18-25 tok/s, sleep 31-39).
+    # processes, where spinning threads starve each other.
     SPIN = "spin"
     SLEEP = "sleep"
 
