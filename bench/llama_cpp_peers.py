@@ -15,6 +15,7 @@ import os
 import platform
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -45,7 +46,8 @@ def build_peers() -> dict[str, Path]:
             raise SystemExit(f"PADDLER_LLAMA_TOOLS_DIR lacks {', '.join(missing)}")
         return found
     if not (LLAMA_CPP / "CMakeLists.txt").is_file():
-        subprocess.run(["python", str(REPO / "scripts" / "fetch_llama_cpp.py"), str(LLAMA_CPP)], check=True)
+        fetch = [sys.executable, str(REPO / "scripts" / "fetch_llama_cpp.py"), str(LLAMA_CPP)]
+        subprocess.run(fetch, check=True)
     binaries = {name: BUILD_DIR / "bin" / name for name in TARGETS}
     configure = [
         "cmake",

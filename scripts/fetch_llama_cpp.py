@@ -10,6 +10,7 @@ Usage: python scripts/fetch_llama_cpp.py <destination>
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -32,13 +33,17 @@ def sha256_of(path: Path) -> str:
 
 
 def download_sdist(into: Path) -> Path:
-    # --no-build-isolation keeps pip from building the sdist's own build
-    # dependencies from source just to read its metadata (that alone took a
-    # minute); --no-deps because we only want the archive.
+    # pip reads the sdist's metadata with its build backend, scikit-build-core.
+    # Inside our own build (CMake runs this script) it is importable: no
+    # isolated environment is made for it. Anywhere else (a benchmark run
+    # after `pip install .`) pip fetches it into one, as a wheel: only
+    # llama-cpp-python is taken as source, since building the backend's own
+    # dependencies from source took a minute. --no-deps: only the archive.
+    isolation = [] if importlib.util.find_spec("scikit_build_core") is None else ["--no-build-isolation"]
     subprocess.run(
         [
             sys.executable, "-m", "pip", "download", "--quiet",
-            "--no-binary", ":all:", "--no-deps", "--no-build-isolation",
+            "--no-binary", "llama-cpp-python", "--no-deps", *isolation,
             "-d", str(into), SDIST_REQUIREMENT,
         ],
         check=True,
