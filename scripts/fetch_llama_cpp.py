@@ -38,7 +38,7 @@ def download_sdist(into: Path) -> Path:
     # isolated environment is made for it. Anywhere else (a benchmark run
     # after `pip install .`) pip fetches it into one, as a wheel: only
     # llama-cpp-python is taken as source, since building the backend's own
-    # dependencies from source took a minute. --no-deps: only the archive.
+    # dependencies from source is slow. --no-deps: only the archive.
     isolation = [] if importlib.util.find_spec("scikit_build_core") is None else ["--no-build-isolation"]
     subprocess.run(
         [
