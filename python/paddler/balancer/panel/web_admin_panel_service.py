@@ -27,7 +27,7 @@ from paddler.balancer.http.http_server import HttpServer, TlsFiles, split_addres
 from paddler.balancer.http.json_response import health
 
 # Where `npm run build` (frontend/vite.config.ts) and the CMake install put the panel.
-PANEL_FILES = Path(__file__).resolve().parent.parent / "web_admin_panel"
+PANEL_FILES = Path(__file__).resolve().parents[2] / "web_admin_panel"
 
 # Vite names every asset after its content hash: a browser may keep them forever.
 _IMMUTABLE = "public, max-age=31536000, immutable"
