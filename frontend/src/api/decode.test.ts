@@ -43,6 +43,11 @@ describe("the decoders read what the balancer sends", () => {
     expect(events[2]).toMatchObject({ kind: "done", requestId: "r1", usage: { prompt_tokens: 5 } });
     expect(events[3]).toMatchObject({ kind: "error", requestId: "r2" });
     expect(events[4]).toEqual({ kind: "error", requestId: "r3", message: "503: no agents" });
+    expect(events[5]).toEqual({
+      kind: "error",
+      requestId: "r4",
+      message: "MultimodalNotSupported: the model has no multimodal projection",
+    });
   });
 
   it("reads a terminal error variant as an error", () => {

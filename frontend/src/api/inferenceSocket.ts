@@ -14,6 +14,11 @@ export function newRequestId(): string {
   return `panel-${Date.now().toString(36)}-${counter}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
+/** The socket's message that asks for a generation from a conversation. */
+export function requestMessage(id: string, params: ContinueFromConversationHistoryParams): InferenceSocketClientMessage {
+  return { Request: { id, request: { ContinueFromConversationHistory: params } } };
+}
+
 export class InferenceSocket {
   private socket: WebSocket | null = null;
   private closedByUs = false;
@@ -65,7 +70,7 @@ export class InferenceSocket {
   }
 
   request(id: string, params: ContinueFromConversationHistoryParams): boolean {
-    return this.send({ Request: { id, request: { ContinueFromConversationHistory: params } } });
+    return this.send(requestMessage(id, params));
   }
 
   stop(id: string): boolean {

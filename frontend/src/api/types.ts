@@ -118,9 +118,25 @@ export interface ModelMetadata {
 
 // --- the inference socket ---------------------------------------------------
 
+export interface TextContentPart {
+  type: "text";
+  text: string;
+}
+
+export interface ImageUrlContentPart {
+  type: "image_url";
+  // A data: URL (data:image/png;base64,...): the agent decodes it, never fetches.
+  image_url: { url: string };
+}
+
+export type ConversationContentPart = TextContentPart | ImageUrlContentPart;
+
+// Plain text, or parts when the message carries an image.
+export type ConversationMessageContent = string | ConversationContentPart[];
+
 export interface ConversationMessage {
   role: "system" | "user" | "assistant";
-  content: string;
+  content: ConversationMessageContent;
 }
 
 export interface ContinueFromConversationHistoryParams {

@@ -1,44 +1,36 @@
 // A chat over the inference socket: tokens stream in as they come, reasoning
 // apart from the answer, a stop button that sends StopRespondingTo.
 
-import { useCallback, useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
+import {
+  useCallback,
+  useEffect,
+  useRef,
+  useState,
+  type ChangeEvent,
+  type ClipboardEvent,
+  type DragEvent,
+  type FormEvent,
+  type KeyboardEvent,
+} from "react";
 
 import { InferenceSocket, newRequestId, type SocketState } from "../api/inferenceSocket";
 import type { ApiLocations } from "../api/panelConfig";
 import { storeInferenceKey, storedInferenceKey, withInferenceKey } from "../api/tokenStore";
-import type { ConversationMessage, InferenceEvent, Usage } from "../api/types";
-
-type TurnStatus = "streaming" | "done" | "stopped" | "error";
-
-interface Turn {
-  id: string;
-  role: "user" | "assistant";
-  content: string;
-  reasoning: string;
-  status: TurnStatus;
-  error: string | null;
-  usage: Usage | null;
-}
-
-function applyEvent(turns: Turn[], event: InferenceEvent): Turn[] {
-  return turns.map((turn) => {
-    if (turn.id !== event.requestId || turn.status !== "streaming") return turn;
-    switch (event.kind) {
-      case "token":
-        return event.tokenKind === "reasoning"
-          ? { ...turn, reasoning: turn.reasoning + event.text }
-          : { ...turn, content: turn.content + event.text };
-      case "done":
-        return { ...turn, status: "done", usage: event.usage };
-      case "error":
-        return { ...turn, status: "error", error: event.message };
-    }
-  });
-}
+import type { Usage } from "../api/types";
+import { formatBytes } from "../format";
+import {
+  ACCEPTED_FORMATS,
+  ACCEPTED_MEDIA_TYPES,
+  MAX_IMAGE_BYTES,
+  attachImage,
+  type AttachedImage,
+} from "../model/imageAttachment";
+import { applyEvent, conversationImageBytes, conversationOf, type Turn } from "../model/promptConversation";
 
 function UsageLine({ usage }: { usage: Usage }) {
   const parts = [`${usage.prompt_tokens} prompt tokens`];
   if (usage.cached_prompt_tokens > 0) parts.push(`${usage.cached_prompt_tokens} cached`);
+  if (usage.input_image_tokens > 0) parts.push(`${usage.input_image_tokens} image tokens`);
   parts.push(`${usage.content_tokens} content tokens`);
   if (usage.reasoning_tokens > 0) parts.push(`${usage.reasoning_tokens} reasoning tokens`);
   if (usage.tool_call_tokens > 0) parts.push(`${usage.tool_call_tokens} tool call tokens`);
@@ -53,7 +45,10 @@ function TurnView({ turn, showThinking }: { turn: Turn; showThinking: boolean })
   if (turn.role === "user") {
     return (
       <div className="turn turn-user" data-testid="user-turn">
-        <div className="bubble">{turn.content}</div>
+        {turn.image !== null && (
+          <img className="turn-image" src={turn.image.dataUrl} alt={turn.image.name} data-testid="user-image" />
+        )}
+        {turn.content !== "" && <div className="bubble">{turn.content}</div>}
       </div>
     );
   }
@@ -86,13 +81,6 @@ function TurnView({ turn, showThinking }: { turn: Turn; showThinking: boolean })
   );
 }
 
-function history(turns: Turn[]): ConversationMessage[] {
-  // Only finished answers go back to the model: a stopped or failed one is left out.
-  return turns
-    .filter((turn) => turn.role === "user" || turn.status === "done")
-    .map((turn) => ({ role: turn.role, content: turn.content }));
-}
-
 export function PromptPage({ locations }: { locations: ApiLocations }) {
   const [turns, setTurns] = useState<Turn[]>([]);
   const [socketState, setSocketState] = useState<SocketState>({ kind: "connecting" });
@@ -101,8 +89,11 @@ export function PromptPage({ locations }: { locations: ApiLocations }) {
   const [maxTokens, setMaxTokens] = useState("256");
   const [thinking, setThinking] = useState(true);
   const [apiKey, setApiKey] = useState(() => storedInferenceKey() ?? "");
+  const [attachment, setAttachment] = useState<AttachedImage | null>(null);
+  const [attachmentError, setAttachmentError] = useState<string | null>(null);
   const socket = useRef<InferenceSocket | null>(null);
   const end = useRef<HTMLDivElement | null>(null);
+  const fileInput = useRef<HTMLInputElement | null>(null);
 
   const connect = useCallback(() => {
     socket.current?.close();
@@ -141,18 +132,68 @@ export function PromptPage({ locations }: { locations: ApiLocations }) {
       ? null
       : "A whole number of at least 1 (or -1: no limit).";
 
+  const attach = async (file: File) => {
+    setAttachmentError(null);
+    const result = await attachImage(file, file.name || "The pasted image", conversationImageBytes(turns));
+    if (result.ok) setAttachment(result.image);
+    else setAttachmentError(result.error);
+  };
+
+  const onFileChosen = (event: ChangeEvent<HTMLInputElement>) => {
+    const file = event.target.files?.[0];
+    // Emptied, so that choosing the same file again is a change too.
+    event.target.value = "";
+    if (file !== undefined) void attach(file);
+  };
+
+  const onPaste = (event: ClipboardEvent<HTMLTextAreaElement>) => {
+    const file = event.clipboardData.files[0];
+    if (file === undefined) return;
+    event.preventDefault();
+    void attach(file);
+  };
+
+  const onDragOver = (event: DragEvent<HTMLFormElement>) => {
+    if (event.dataTransfer.types.includes("Files")) event.preventDefault();
+  };
+
+  const onDrop = (event: DragEvent<HTMLFormElement>) => {
+    const file = event.dataTransfer.files[0];
+    if (file === undefined) return;
+    event.preventDefault();
+    void attach(file);
+  };
+
   const send = (event?: FormEvent) => {
     event?.preventDefault();
     const text = input.trim();
-    if (text === "" || streaming !== null || maxTokensError !== null || socket.current === null) return;
+    if ((text === "" && attachment === null) || streaming !== null || maxTokensError !== null || socket.current === null) {
+      return;
+    }
     const id = newRequestId();
-    const user: Turn = { id: `${id}-user`, role: "user", content: text, reasoning: "", status: "done", error: null, usage: null };
-    const assistant: Turn = { id, role: "assistant", content: "", reasoning: "", status: "streaming", error: null, usage: null };
-    const conversation = history([...turns, user]);
-    if (system.trim() !== "") conversation.unshift({ role: "system", content: system.trim() });
+    const user: Turn = {
+      id: `${id}-user`,
+      role: "user",
+      content: text,
+      image: attachment,
+      reasoning: "",
+      status: "done",
+      error: null,
+      usage: null,
+    };
+    const assistant: Turn = {
+      id,
+      role: "assistant",
+      content: "",
+      image: null,
+      reasoning: "",
+      status: "streaming",
+      error: null,
+      usage: null,
+    };
     const sent = socket.current.request(id, {
       add_generation_prompt: true,
-      conversation_history: conversation,
+      conversation_history: conversationOf([...turns, user], system),
       enable_thinking: thinking,
       max_tokens: maxTokensValue,
     });
@@ -162,6 +203,8 @@ export function PromptPage({ locations }: { locations: ApiLocations }) {
       sent ? assistant : { ...assistant, status: "error", error: "The inference socket is not connected." },
     ]);
     setInput("");
+    setAttachment(null);
+    setAttachmentError(null);
   };
 
   const stop = () => {
@@ -244,22 +287,60 @@ export function PromptPage({ locations }: { locations: ApiLocations }) {
         ))}
         <div ref={end} />
       </div>
-      <form className="composer" onSubmit={send}>
-        <textarea
-          className="input"
-          name="message"
-          rows={3}
-          placeholder="Write a message; Enter sends, Shift+Enter starts a new line"
-          value={input}
-          onChange={(event) => setInput(event.target.value)}
-          onKeyDown={onKeyDown}
-        />
+      <form className="composer" onSubmit={send} onDragOver={onDragOver} onDrop={onDrop}>
+        <div className="composer-input">
+          <textarea
+            className="input"
+            name="message"
+            rows={3}
+            placeholder="Write a message; Enter sends, Shift+Enter starts a new line"
+            value={input}
+            onChange={(event) => setInput(event.target.value)}
+            onKeyDown={onKeyDown}
+            onPaste={onPaste}
+          />
+          <div className="composer-tools">
+            {attachment !== null && (
+              <figure className="attachment" data-testid="attachment">
+                <img className="attachment-thumbnail" src={attachment.dataUrl} alt={attachment.name} />
+                <figcaption className="small">
+                  {attachment.name} <span className="muted">({attachment.format}, {formatBytes(attachment.bytes)})</span>
+                </figcaption>
+                <button
+                  type="button"
+                  className="button-secondary small"
+                  aria-label="Remove the image"
+                  onClick={() => setAttachment(null)}
+                >
+                  Remove
+                </button>
+              </figure>
+            )}
+            <button type="button" className="button-secondary small" onClick={() => fileInput.current?.click()}>
+              {attachment === null ? "Attach image" : "Replace image"}
+            </button>
+            <input ref={fileInput} type="file" name="image" accept={ACCEPTED_MEDIA_TYPES} hidden onChange={onFileChosen} />
+            <span className="muted small">
+              {ACCEPTED_FORMATS}, up to {formatBytes(MAX_IMAGE_BYTES)}; paste or drop one too. For models with a
+              multimodal projection.
+            </span>
+          </div>
+          {attachmentError !== null && (
+            <div className="error-box inline" role="alert" data-testid="attachment-error">
+              {attachmentError}
+            </div>
+          )}
+        </div>
         {streaming !== null ? (
           <button type="button" className="button-danger" onClick={stop}>
             Stop
           </button>
         ) : (
-          <button type="submit" className="button-primary" disabled={input.trim() === "" || socketState.kind !== "open"}>
+          <button
+            type="submit"
+            className="button-primary"
+            disabled={(input.trim() === "" && attachment === null) || socketState.kind !== "open"}
+          >
             Send
           </button>
         )}

@@ -18,8 +18,44 @@ from paddler.balancer.dispatch.agent_controller import AgentController
 from paddler.protocol.agent_status import AgentStateApplicationStatus, AgentStatus
 from paddler.protocol.balancer_desired_state import BALANCER_DESIRED_STATE, BalancerDesiredState
 from paddler.protocol.inference_response import error_envelope, response_envelope, usage
+from paddler.protocol.inference_socket_message import INFERENCE_SOCKET_CLIENT_MESSAGE
 
 FIXTURE = Path(__file__).resolve().parents[3] / "frontend" / "src" / "api" / "serverShapes.json"
+
+# A 1x1 PNG, as the Prompt page attaches it.
+PIXEL_PNG = (
+    "data:image/png;base64,"
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
+
+
+def client_shapes() -> dict[str, Any]:
+    """What the panel sends, validated by the balancer's own model of the socket's messages
+    (the panel's tests check that it builds exactly these)."""
+    image_request = {
+        "Request": {
+            "id": "panel-1",
+            "request": {
+                "ContinueFromConversationHistory": {
+                    "add_generation_prompt": True,
+                    "conversation_history": [
+                        {"role": "system", "content": "Be brief."},
+                        {
+                            "role": "user",
+                            "content": [
+                                {"type": "text", "text": "What is in this picture?"},
+                                {"type": "image_url", "image_url": {"url": PIXEL_PNG}},
+                            ],
+                        },
+                    ],
+                    "enable_thinking": False,
+                    "max_tokens": 16,
+                }
+            },
+        }
+    }
+    validated = INFERENCE_SOCKET_CLIENT_MESSAGE.validate_python(image_request)
+    return {"image_request": validated.model_dump(mode="json", by_alias=True, exclude_unset=True)}
 
 
 def server_shapes() -> dict[str, Any]:
@@ -48,6 +84,7 @@ def server_shapes() -> dict[str, Any]:
     return {
         "agents": {"agents": [idle.snapshot(), downloading.snapshot()]},
         "buffered_requests": {"buffered_requests_current": 3},
+        "client_messages": client_shapes(),
         "default_desired_state": BalancerDesiredState().to_json_dict(),
         "full_desired_state": full_state.to_json_dict(),
         "inference_messages": [
@@ -58,6 +95,11 @@ def server_shapes() -> dict[str, Any]:
             ),
             response_envelope("r2", None, "TooManyBufferedRequests"),
             error_envelope("r3", 503, "no agents"),
+            response_envelope(
+                "r4",
+                "agent-1",
+                {"GeneratedToken": {"MultimodalNotSupported": "the model has no multimodal projection"}},
+            ),
         ],
     }
 
