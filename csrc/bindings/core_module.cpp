@@ -116,7 +116,9 @@ NB_MODULE(_core, m) {
         .value("SamplerError", ErrorKind::SamplerError)
         .value("MultimodalNotSupported", ErrorKind::MultimodalNotSupported)
         .value("ToolCallParseFailed", ErrorKind::ToolCallParseFailed)
-        .value("UnrecognizedToolCallFormat", ErrorKind::UnrecognizedToolCallFormat);
+        .value("UnrecognizedToolCallFormat", ErrorKind::UnrecognizedToolCallFormat)
+        .value("ImageDecodingFailed", ErrorKind::ImageDecodingFailed)
+        .value("ImageExceedsBatchSize", ErrorKind::ImageExceedsBatchSize);
 
     nb::enum_<SlotState>(m, "SlotState")
         .value("Idle", SlotState::Idle)
@@ -141,7 +143,8 @@ NB_MODULE(_core, m) {
         .def_rw("chat_template_refusal", &EngineParams::chat_template_refusal)
         .def_rw("enable_embeddings", &EngineParams::enable_embeddings)
         .def_rw("embedding_batch_size", &EngineParams::embedding_batch_size)
-        .def_rw("pooling_type", &EngineParams::pooling_type);
+        .def_rw("pooling_type", &EngineParams::pooling_type)
+        .def_rw("multimodal_projection_path", &EngineParams::multimodal_projection_path);
 
     nb::class_<SamplingParams>(m, "SamplingParams")
         .def(nb::init<>())
@@ -158,6 +161,18 @@ NB_MODULE(_core, m) {
         .def_rw("stop", &SamplingParams::stop)
         .def_rw("ignore_eos", &SamplingParams::ignore_eos);
 
+    // Pixels are bytes (RGB, row by row), copied once into the request.
+    nb::class_<ImageInput>(m, "ImageInput")
+        .def(
+            "__init__",
+            [](ImageInput* self, std::uint32_t width, std::uint32_t height, nb::bytes pixels, std::string id) {
+                new (self) ImageInput{width, height, std::string(pixels.c_str(), pixels.size()), std::move(id)};
+            },
+            "width"_a, "height"_a, "pixels"_a, "id"_a)
+        .def_ro("width", &ImageInput::width)
+        .def_ro("height", &ImageInput::height)
+        .def_ro("id", &ImageInput::id);
+
     nb::class_<Request>(m, "Request")
         .def(nb::init<>())
         .def_rw("id", &Request::id)
@@ -172,7 +187,8 @@ NB_MODULE(_core, m) {
         .def_rw("prompt_text", &Request::prompt_text)
         .def_rw("prompt_tokens", &Request::prompt_tokens)
         .def_rw("add_special", &Request::add_special)
-        .def_rw("sampling", &Request::sampling);
+        .def_rw("sampling", &Request::sampling)
+        .def_rw("images", &Request::images);
 
     nb::class_<Usage>(m, "Usage")
         .def_ro("prompt_tokens", &Usage::prompt_tokens)
@@ -181,7 +197,8 @@ NB_MODULE(_core, m) {
         .def_ro("content_tokens", &Usage::content_tokens)
         .def_ro("reasoning_tokens", &Usage::reasoning_tokens)
         .def_ro("tool_call_tokens", &Usage::tool_call_tokens)
-        .def_ro("undeterminable_tokens", &Usage::undeterminable_tokens);
+        .def_ro("undeterminable_tokens", &Usage::undeterminable_tokens)
+        .def_ro("input_image_tokens", &Usage::input_image_tokens);
 
     nb::class_<Event>(m, "Event")
         .def_ro("request_id", &Event::request_id)
@@ -193,7 +210,9 @@ NB_MODULE(_core, m) {
         .def_ro("finish_reason", &Event::finish_reason)
         .def_ro("usage", &Event::usage)
         .def_ro("error_kind", &Event::error_kind)
-        .def_ro("message", &Event::message);
+        .def_ro("message", &Event::message)
+        .def_ro("oversized_image_tokens", &Event::oversized_image_tokens)
+        .def_ro("oversized_image_batch_limit", &Event::oversized_image_batch_limit);
 
     nb::class_<SlotStatus>(m, "SlotStatus")
         .def_ro("index", &SlotStatus::index)
@@ -255,6 +274,7 @@ NB_MODULE(_core, m) {
              nb::call_guard<nb::gil_scoped_release>())
         .def_prop_ro("embedding_sequences_per_batch", &Engine::embedding_sequences_per_batch)
         .def_prop_ro("embeddings_enabled", &Engine::embeddings_enabled)
+        .def_prop_ro("multimodal", &Engine::multimodal)
         .def_prop_ro("pooling_type", &Engine::pooling_type)
         .def_prop_ro("slots", &Engine::slots)
         .def_prop_ro("slot_context_size", &Engine::slot_context_size)

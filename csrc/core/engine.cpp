@@ -10,8 +10,10 @@
 
 #include "common.h"
 #include "embedding_runner.hpp"
+#include "image_encoder.hpp"
 #include "llama.h"
 #include "llama_log.hpp"
+#include "multimodal_projector.hpp"
 #include "request_preparation.hpp"
 #include "sampling.h"
 #include "slot_table.hpp"
@@ -135,6 +137,7 @@ Engine::Engine(const std::string& model_path, const EngineParams& params) : para
         bool armed = true;
         ~ModelGuard() {
             if (!armed) return;
+            engine->projector_.reset();
             if (engine->context_ != nullptr) llama_free(engine->context_);
             llama_model_free(engine->model_);
             engine->context_ = nullptr;
@@ -171,8 +174,32 @@ Engine::Engine(const std::string& model_path, const EngineParams& params) : para
     if (const char* tmpl = llama_model_chat_template(model_, nullptr)) {
         chat_template_ = tmpl;
     }
+    MultimodalPreparation multimodal;
+    if (!params_.multimodal_projection_path.empty()) {
+        const std::string& path = params_.multimodal_projection_path;
+        if (!std::filesystem::is_regular_file(path, ec)) {
+            throw ModelLoadError("multimodal projection file not found: " + path);
+        }
+        try {
+            // On the model's backend: the GPU when the model's layers are offloaded.
+            const bool use_gpu = params_.n_gpu_layers != 0 && llama_supports_gpu_offload();
+            projector_ = std::make_unique<MultimodalProjector>(path, model_, use_gpu, ctx_params.n_threads_batch);
+        } catch (const std::runtime_error& error) {
+            throw ModelLoadError(error.what());
+        }
+        if (projector_->uses_mrope()) {
+            // Their image tokens take fewer positions than cache cells; the
+            // slots here keep one position per cell.
+            throw ModelLoadError("the multimodal projection " + path +
+                                 " places images with M-RoPE positions (Qwen2-VL and its kin), not served yet");
+        }
+        for (const auto& [key, value] : projector_->metadata()) metadata_.emplace(key, value);
+        multimodal.projector = projector_.get();
+        multimodal.n_batch = params_.n_batch;
+        multimodal.n_ubatch = llama_n_ubatch(context_);
+    }
     preparer_ = std::make_unique<RequestPreparer>(model_, params_.chat_template_override, slot_context_size_,
-                                                  params_.chat_template_refusal);
+                                                  params_.chat_template_refusal, multimodal);
     if (params_.enable_embeddings) {
         try {
             embeddings_ = std::make_unique<EmbeddingRunner>(model_, params_);
@@ -185,6 +212,9 @@ Engine::Engine(const std::string& model_path, const EngineParams& params) : para
     for (std::uint32_t i = 0; i < params_.slots; ++i) {
         status_.slots.push_back(SlotStatus{i, SlotState::Idle, std::nullopt, 0});
     }
+    if (projector_) {
+        encoder_ = std::make_unique<ImageEncoder>(*projector_, [this] { push_command_wake(); });
+    }
     thread_ = std::thread([this] { run(); });
     guard.armed = false;
 }
@@ -193,6 +223,7 @@ Engine::~Engine() {
     shutdown();
     embeddings_.reset();
     preparer_.reset();
+    projector_.reset();
     if (context_ != nullptr) llama_free(context_);
     if (model_ != nullptr) llama_model_free(model_);
 }
@@ -261,23 +292,25 @@ void Engine::submit(Request request) {
         }
     } const in_flight{submits_in_flight_};
     const RequestId id = request.id;
-    const auto fail = [&](ErrorKind kind, std::string message, std::int32_t prompt_tokens) {
+    const auto fail = [&](PreparationFailure failure) {
         Event event;
         event.request_id = id;
         event.kind = EventKind::Error;
-        event.error_kind = kind;
-        event.message = std::move(message);
-        event.usage.prompt_tokens = prompt_tokens;
+        event.error_kind = failure.kind;
+        event.message = std::move(failure.message);
+        event.usage.prompt_tokens = failure.prompt_tokens;
+        event.oversized_image_tokens = failure.oversized_image_tokens;
+        event.oversized_image_batch_limit = failure.oversized_image_batch_limit;
         events_.push(std::move(event));
         events_signal_.notify();
     };
     if (stopping_.load()) {
-        fail(ErrorKind::ShuttingDown, "the engine is shutting down", 0);
+        fail(PreparationFailure{ErrorKind::ShuttingDown, "the engine is shutting down"});
         return;
     }
     Preparation preparation = preparer_->prepare(std::move(request));
     if (auto* failed = std::get_if<PreparationFailure>(&preparation)) {
-        fail(failed->kind, std::move(failed->message), failed->prompt_tokens);
+        fail(std::move(*failed));
         return;
     }
     auto command = std::make_unique<Command>();
@@ -320,6 +353,9 @@ void Engine::shutdown() {
     if (thread_.joinable()) {
         thread_.join();
     }
+    // After the engine thread: it hands the encoder its jobs. An encode in
+    // progress finishes first (one image graph cannot be interrupted).
+    encoder_.reset();
 }
 
 // ---------------------------------------------------------------------------
@@ -338,6 +374,9 @@ struct ActiveRequest {
     llama_token next_token = -1;     // sampled, not yet decoded
     std::int32_t logits_index = -1;  // row of this step's batch to sample from
     std::size_t batch_tokens = 0;    // tokens this request put in this step's batch
+    std::size_t next_image = 0;      // the first of request.images not in the slot's cache yet
+    // By image: its embeddings once the encoder has them, until decoded.
+    std::vector<std::optional<std::vector<float>>> encoded;
 };
 
 }  // namespace
@@ -370,15 +409,20 @@ class EngineLoop {
                 publish();
                 return;
             }
+            take_encoded_images();
             admit();
             if (active_count() == 0) {
                 publish();
                 engine_.command_wake_.wait(seen, std::memory_order_acquire);
                 continue;
             }
+            bool idle = false;
             try {
                 build_batch();
-                steps_ += 1;
+                const bool image_decoded = decode_image();
+                // Every busy slot waits for its next image's encoding.
+                idle = !image_decoded && batch_.n_tokens == 0;
+                if (!idle) steps_ += 1;
                 if (decode_batch()) {
                     sample_and_emit();
                 }
@@ -388,6 +432,10 @@ class EngineLoop {
                 fail_all_active(std::string("the engine step failed: ") + error.what());
             }
             publish();
+            if (idle) {
+                // The encoder's wake-up (or a command) starts the next step.
+                engine_.command_wake_.wait(seen, std::memory_order_acquire);
+            }
         }
     }
 
@@ -423,6 +471,28 @@ class EngineLoop {
         // Unknown id: it finished already; its final event is on its way.
     }
 
+    // Embeddings the encoder finished since the last step; those of requests
+    // that ended meanwhile are dropped.
+    void take_encoded_images() {
+        if (!engine_.encoder_) return;
+        for (auto& done : engine_.encoder_->take_finished()) {
+            ActiveRequest* owner = nullptr;
+            for (auto& active : active_) {
+                if (active && active->request.id == done.request_id) owner = &*active;
+            }
+            if (owner == nullptr) continue;
+            const auto& image = owner->request.images[done.image];
+            const std::size_t expected =
+                static_cast<std::size_t>(image.n_tokens) * static_cast<std::size_t>(engine_.projector_->embedding_size());
+            if (!done.error.empty() || done.embeddings.size() != expected) {
+                fail(*owner, ErrorKind::ImageDecodingFailed,
+                     done.error.empty() ? "the vision encoder gave embeddings of the wrong size" : done.error);
+                continue;
+            }
+            owner->encoded[done.image] = std::move(done.embeddings);
+        }
+    }
+
     // --- 2. admit ------------------------------------------------------------
     void admit() {
         while (!waiting_.empty()) {
@@ -437,6 +507,15 @@ class EngineLoop {
     void start(PreparedRequest request, SlotChoice choice) {
         const auto seq = static_cast<llama_seq_id>(choice.slot);
         std::uint32_t reused = choice.reused_tokens;
+        // An image chunk is decoded whole: a prefix that ends inside one
+        // (the same image, cut by the one-token-left rule or a differing
+        // image that happens to share its first placeholders) ends before it.
+        for (const auto& image : request.images) {
+            if (image.start < reused && reused < image.start + image.n_tokens) {
+                reused = static_cast<std::uint32_t>(image.start);
+                break;
+            }
+        }
         // Drop what the new prompt does not share. Some memories (recurrent
         // state) cannot cut a sequence in the middle; then start clean.
         if (!llama_memory_seq_rm(memory_, seq, static_cast<llama_pos>(reused), -1)) {
@@ -454,8 +533,18 @@ class EngineLoop {
         active.text.emplace(request.stop);
         active.usage.prompt_tokens = static_cast<std::int32_t>(request.prompt_tokens.size());
         active.usage.cached_prompt_tokens = static_cast<std::int32_t>(reused);
+        active.usage.input_image_tokens = request.image_tokens;
         active.request = std::move(request);
         admission_order_.push_back(choice.slot);
+        // Images already in the cache are reused; the rest go to the encoder now.
+        const auto& images = active.request.images;
+        active.encoded.resize(images.size());
+        while (active.next_image < images.size() && images[active.next_image].start < reused) {
+            active.next_image += 1;
+        }
+        for (std::size_t i = active.next_image; i < images.size(); ++i) {
+            engine_.encoder_->submit(EncodeJob{active.request.id, i, images[i].chunk});
+        }
         if (active.request.max_tokens == 0) {
             finish(active, FinishReason::MaxTokens);
         }
@@ -485,15 +574,34 @@ class EngineLoop {
             batch_add(batch_, active->next_token, static_cast<llama_pos>(cached.size()),
                       static_cast<llama_seq_id>(active->slot), true);
         }
+        // One image, if one is ready: its tokens count against this step's
+        // batch, so a step never does much more than n_batch tokens of work.
+        image_slot_.reset();
+        auto capacity = static_cast<std::int32_t>(engine_.params_.n_batch);
+        for (const auto slot : admission_order_) {
+            auto& active = active_[slot];
+            if (!active || active->state != SlotState::Prefilling) continue;
+            const auto& images = active->request.images;
+            if (active->next_image >= images.size()) continue;
+            const auto& image = images[active->next_image];
+            if (active->prefilled == image.start && active->encoded[active->next_image]) {
+                image_slot_ = slot;
+                capacity -= static_cast<std::int32_t>(image.n_tokens);
+                break;
+            }
+        }
         // Then prompt chunks, oldest admission first, while room is left.
-        const auto capacity = static_cast<std::int32_t>(engine_.params_.n_batch);
         for (const auto slot : admission_order_) {
             auto& active = active_[slot];
             if (!active || active->state != SlotState::Prefilling) continue;
             const std::int32_t room = capacity - batch_.n_tokens;
             if (room <= 0) break;
             const auto& prompt = active->request.prompt_tokens;
-            const std::size_t remaining = prompt.size() - active->prefilled;
+            const auto& images = active->request.images;
+            // Text up to the next image; the image goes in by itself.
+            const std::size_t end = active->next_image < images.size() ? images[active->next_image].start : prompt.size();
+            const std::size_t remaining = end - active->prefilled;
+            if (remaining == 0) continue;
             const std::size_t take = std::min<std::size_t>(remaining, static_cast<std::size_t>(room));
             for (std::size_t i = 0; i < take; ++i) {
                 const std::size_t position = active->prefilled + i;
@@ -507,6 +615,59 @@ class EngineLoop {
     }
 
     // --- 4. decode ---------------------------------------------------------------
+    // The image chosen by build_batch, in a llama_decode of its own (a batch
+    // holds either tokens or embeddings). Before the token batch: the logits
+    // sampled this step are that batch's. Returns whether an image went in.
+    bool decode_image() {
+        if (!image_slot_) return false;
+        const std::uint32_t slot = *image_slot_;
+        image_slot_.reset();
+        auto& active = *active_[slot];
+        const auto& image = active.request.images[active.next_image];
+        std::vector<float>& embeddings = *active.encoded[active.next_image];
+        const auto n_tokens = static_cast<std::int32_t>(image.n_tokens);
+        auto& cached = slots_.cached(slot);
+        std::vector<llama_pos> positions(static_cast<std::size_t>(n_tokens));
+        std::vector<std::int32_t> n_seq_ids(static_cast<std::size_t>(n_tokens), 1);
+        llama_seq_id seq = static_cast<llama_seq_id>(slot);
+        std::vector<llama_seq_id*> seq_ids(static_cast<std::size_t>(n_tokens), &seq);
+        std::vector<std::int8_t> logits(static_cast<std::size_t>(n_tokens), 0);
+        for (std::int32_t i = 0; i < n_tokens; ++i) {
+            positions[static_cast<std::size_t>(i)] = static_cast<llama_pos>(cached.size()) + i;
+        }
+        llama_batch batch{};
+        batch.n_tokens = n_tokens;
+        batch.embd = embeddings.data();
+        batch.pos = positions.data();
+        batch.n_seq_id = n_seq_ids.data();
+        batch.seq_id = seq_ids.data();
+        batch.logits = logits.data();
+        // Non-causal image chunks (Gemma 3) see all of themselves; the
+        // context goes back to causal attention for the tokens.
+        if (image.non_causal) llama_set_causal_attn(ctx_, false);
+        const std::int32_t result = llama_decode(ctx_, batch);
+        if (image.non_causal) llama_set_causal_attn(ctx_, true);
+        if (result == 0) {
+            const auto& prompt = active.request.prompt_tokens;
+            const auto first = prompt.begin() + static_cast<std::ptrdiff_t>(image.start);
+            cached.insert(cached.end(), first, first + n_tokens);
+            active.prefilled += image.n_tokens;
+            active.encoded[active.next_image].reset();
+            active.next_image += 1;
+            return true;
+        }
+        if (result == 1) {
+            fail(active, ErrorKind::KvCacheFull,
+                 "the KV cache has no room for this request's image (context " +
+                     std::to_string(engine_.slot_context_size_) + " tokens per slot)");
+        } else {
+            fail(active, ErrorKind::DecodeFailed, "llama_decode of an image failed with code " + std::to_string(result));
+            llama_memory_seq_rm(memory_, seq, -1, -1);
+            slots_.cached(slot).clear();
+        }
+        return true;
+    }
+
     // Returns false when nothing is left to sample this step.
     bool decode_batch() {
         while (batch_.n_tokens > 0) {
@@ -739,6 +900,10 @@ class EngineLoop {
     }
 
     void retire(std::uint32_t slot) {
+        if (engine_.encoder_ && active_[slot]) {
+            // Its images still queued are not encoded for nobody.
+            engine_.encoder_->cancel(active_[slot]->request.id);
+        }
         active_[slot].reset();
         slots_.release(slot);
         std::erase(admission_order_, slot);
@@ -820,6 +985,7 @@ class EngineLoop {
     std::vector<Event> pending_events_;
     std::vector<bool> is_eog_;
     std::uint64_t steps_ = 0;
+    std::optional<std::uint32_t> image_slot_;  // the slot whose image goes in this step
     llama_batch batch_;
 };
 

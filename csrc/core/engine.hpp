@@ -24,14 +24,26 @@
 //   1. commands: new requests join the waiting queue, cancellations retire
 //      their request (Done/Cancelled) at once;
 //   2. admit:    waiting requests take free slots (longest cached prefix
-//      first), dropping the part of the slot's cache they do not share;
+//      first), dropping the part of the slot's cache they do not share; the
+//      images of their prompts past the reused prefix go to the encoder;
 //   3. batch:    the sampled token of every generating slot, then prompt
-//      chunks of prefilling slots, up to n_batch tokens in all;
-//   4. decode:   one llama_decode for the whole batch;
+//      chunks of prefilling slots, up to n_batch tokens in all; a prompt's
+//      text stops at its next image;
+//   4. decode:   at most one image whose embeddings the encoder finished
+//      (its own llama_decode: a batch holds tokens or embeddings, not both;
+//      before the tokens, whose logits are sampled), then one llama_decode
+//      for the whole token batch;
 //   5. sample:   each slot whose logits came out samples with its own chain;
 //   6. emit:     token text (UTF-8 complete, stop strings held back);
 //   7. retire:   finished requests free their slot (its cache is kept).
 // Events of one step are published together with one wake-up.
+//
+// Images (with a multimodal projection): the vision encoder runs on a thread
+// of its own (image_encoder.hpp), so a step never waits for an image to be
+// encoded; the engine thread only decodes finished embeddings, one image a
+// step, each no larger than n_batch tokens. A slot whose next image is still
+// being encoded waits while the others decode. Finished encodings are taken
+// with the commands, at the start of a step.
 #pragma once
 
 #include <atomic>
@@ -68,6 +80,8 @@ class ChatTemplateError : public std::runtime_error {
 
 class EngineLoop;  // engine thread state; defined in engine.cpp
 class EmbeddingRunner;
+class ImageEncoder;
+class MultimodalProjector;
 class RequestPreparer;
 
 class Engine {
@@ -112,6 +126,8 @@ class Engine {
     // (and embedding_batch_size tokens in all); 0 when embeddings are off.
     std::uint32_t embedding_sequences_per_batch() const;
     bool embeddings_enabled() const { return embeddings_ != nullptr; }
+    // Whether image parts are served (a multimodal projection is loaded).
+    bool multimodal() const { return projector_ != nullptr; }
     // The pooling the embedding context really uses (Unspecified resolved
     // from the model), Unspecified when embeddings are off.
     PoolingType pooling_type() const;
@@ -137,8 +153,11 @@ class Engine {
     std::uint32_t slot_context_size_ = 0;
     std::map<std::string, std::string> metadata_;
     std::string chat_template_;
+    std::unique_ptr<MultimodalProjector> projector_;
     std::unique_ptr<RequestPreparer> preparer_;
     std::unique_ptr<EmbeddingRunner> embeddings_;
+    // Started with the engine thread when there is a projector; stopped after it.
+    std::unique_ptr<ImageEncoder> encoder_;
 
     struct Command;
     MpscQueue<std::unique_ptr<Command>> commands_;

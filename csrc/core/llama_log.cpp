@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "llama.h"
+#include "mtmd-helper.h"
 
 namespace paddler {
 
@@ -26,6 +27,8 @@ void init_llama_once() {
     static std::once_flag once;
     std::call_once(once, [] {
         llama_log_set(log_callback, nullptr);
+        // mtmd (the multimodal projector) logs on its own; the same way.
+        mtmd_helper_log_set(log_callback, nullptr);
         llama_backend_init();
     });
 }

@@ -1,7 +1,9 @@
 #include "request_preparation.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <exception>
+#include <map>
 #include <utility>
 
 #include "common.h"
@@ -10,6 +12,7 @@
 #include "large_stack.hpp"
 #include "llama.h"
 #include "llama_log.hpp"
+#include "mtmd.h"
 
 namespace paddler {
 
@@ -43,6 +46,51 @@ std::optional<std::string> multimodal_part(const common_json& messages) {
     return std::nullopt;
 }
 
+// With a projector, each image_url part becomes the projector's marker (the
+// common library joins marker parts without adding newlines around them).
+// Returns the number of images, or the first part type that is not served.
+std::variant<std::size_t, std::string> mark_images(common_json& messages, const std::string& marker) {
+    std::size_t images = 0;
+    for (auto& message : messages) {
+        if (!message.is_object() || !message.contains("content")) continue;
+        common_json& content = message.at("content");
+        if (!content.is_array()) continue;
+        for (auto& part : content) {
+            if (!part.is_object() || !part.contains("type") || !part.at("type").is_string()) continue;
+            const std::string type = part.at("type");
+            if (type == "image_url") {
+                part = common_json{{"type", "media_marker"}, {"text", marker}};
+                images += 1;
+            } else if (type != "text") {
+                return type;
+            }
+        }
+    }
+    return images;
+}
+
+// Placeholder ids of an image chunk's cache cells: negative (no token has
+// such an id) and a function of the image's id, so the same image in the
+// same place of a prompt compares equal and a different one does not.
+std::uint64_t mix(std::uint64_t value) {
+    value += 0x9e3779b97f4a7c15ULL;
+    value = (value ^ (value >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    value = (value ^ (value >> 27)) * 0x94d049bb133111ebULL;
+    return value ^ (value >> 31);
+}
+
+void append_image_placeholders(std::vector<std::int32_t>& tokens, const char* id, std::size_t ordinal,
+                               std::size_t count) {
+    std::uint64_t seed = 0xcbf29ce484222325ULL;  // FNV-1a over the id
+    for (const char* c = id != nullptr ? id : ""; *c != '\0'; ++c) {
+        seed = (seed ^ static_cast<unsigned char>(*c)) * 0x100000001b3ULL;
+    }
+    seed = mix(seed ^ ordinal);
+    for (std::size_t i = 0; i < count; ++i) {
+        tokens.push_back(-1 - static_cast<std::int32_t>(mix(seed + i) & 0x3fffffff));
+    }
+}
+
 bool starts_with(const std::string& text, const std::string& prefix) {
     return !prefix.empty() && text.compare(0, prefix.size(), prefix) == 0;
 }
@@ -50,8 +98,10 @@ bool starts_with(const std::string& text, const std::string& prefix) {
 }  // namespace
 
 RequestPreparer::RequestPreparer(const llama_model* model, const std::string& chat_template_override,
-                                 std::uint32_t slot_context_size, const std::string& chat_template_refusal)
-    : model_(model), vocab_(llama_model_get_vocab(model)), slot_context_size_(slot_context_size) {
+                                 std::uint32_t slot_context_size, const std::string& chat_template_refusal,
+                                 MultimodalPreparation multimodal)
+    : model_(model), vocab_(llama_model_get_vocab(model)), slot_context_size_(slot_context_size),
+      multimodal_(multimodal) {
     const std::int32_t n_vocab = llama_vocab_n_tokens(vocab_);
     for (llama_token token = 0; token < n_vocab; ++token) {
         if (llama_vocab_is_eog(vocab_, token)) {
@@ -93,10 +143,25 @@ std::variant<RequestPreparer::Rendered, PreparationFailure> RequestPreparer::ren
     }
     common_chat_templates_inputs inputs;
     try {
-        const common_json messages = common_json::parse(request.conversation_json);
-        if (auto type = multimodal_part(messages)) {
-            return failure(ErrorKind::MultimodalNotSupported,
-                           "content parts of type \"" + *type + "\" need a multimodal model; this engine serves text");
+        common_json messages = common_json::parse(request.conversation_json);
+        if (multimodal_.projector == nullptr) {
+            if (auto type = multimodal_part(messages)) {
+                return failure(ErrorKind::MultimodalNotSupported,
+                               "content parts of type \"" + *type +
+                                   "\" need a multimodal model; this engine serves text");
+            }
+        } else {
+            auto marked = mark_images(messages, multimodal_.projector->marker());
+            if (auto* type = std::get_if<std::string>(&marked)) {
+                return failure(ErrorKind::InvalidRequest, "content parts of type \"" + *type +
+                                                              "\" are not supported; this model takes text and "
+                                                              "image_url parts");
+            }
+            if (std::get<std::size_t>(marked) != request.images.size()) {
+                return failure(ErrorKind::InvalidRequest,
+                               "the conversation has " + std::to_string(std::get<std::size_t>(marked)) +
+                                   " image parts and " + std::to_string(request.images.size()) + " decoded images");
+            }
         }
         inputs.messages = common_chat_msgs_parse_oaicompat(messages);
         if (!request.tools_json.empty()) {
@@ -289,7 +354,15 @@ Preparation RequestPreparer::prepare(Request request) const {
         return std::move(*failed);
     }
 
-    if (request.prompt_tokens.empty()) {
+    if (!request.images.empty()) {
+        if (request.conversation_json.empty()) {
+            return failure(ErrorKind::InvalidRequest, "images come only in conversations");
+        }
+        if (auto failed = tokenize_with_images(request, prompt_text, add_special, prepared)) {
+            return std::move(*failed);
+        }
+        request.prompt_tokens = std::move(prepared.prompt_tokens);
+    } else if (request.prompt_tokens.empty()) {
         request.prompt_tokens = common_tokenize(vocab_, prompt_text, add_special, true);
     } else {
         const std::int32_t n_vocab = llama_vocab_n_tokens(vocab_);
@@ -329,12 +402,83 @@ Preparation RequestPreparer::prepare(Request request) const {
     if (penalized) {
         // Penalties look at the prompt too, as llama-server does.
         for (const auto token : request.prompt_tokens) {
-            common_sampler_accept(prepared.sampler.get(), token, false);
+            if (token >= 0) common_sampler_accept(prepared.sampler.get(), token, false);  // not image placeholders
         }
     }
     prepared.plain_argmax = sp.temperature <= 0.0f && !penalized && sampling.grammar.empty();
     prepared.prompt_tokens = std::move(request.prompt_tokens);
     return prepared;
+}
+
+std::optional<PreparationFailure> RequestPreparer::tokenize_with_images(const Request& request,
+                                                                        const std::string& prompt, bool add_special,
+                                                                        PreparedRequest& prepared) const {
+    const MultimodalProjector* projector = multimodal_.projector;
+    if (projector == nullptr) {
+        return failure(ErrorKind::MultimodalNotSupported, "images need a multimodal model; this engine serves text");
+    }
+    for (std::size_t i = 0; i < request.images.size(); ++i) {
+        const ImageInput& image = request.images[i];
+        const std::uint64_t expected = std::uint64_t{image.width} * image.height * 3;
+        if (image.width == 0 || image.height == 0 || image.pixels.size() != expected) {
+            return failure(ErrorKind::InvalidRequest, "image " + std::to_string(i) + " is " +
+                                                          std::to_string(image.width) + "x" +
+                                                          std::to_string(image.height) + " pixels but carries " +
+                                                          std::to_string(image.pixels.size()) + " bytes, not 3 a pixel");
+        }
+    }
+    ChunksPtr chunks;
+    switch (projector->tokenize(prompt, add_special, request.images, chunks)) {
+        case TokenizeOutcome::Ok: break;
+        case TokenizeOutcome::MarkerCountMismatch:
+            return failure(ErrorKind::InvalidRequest, "the rendered conversation does not hold one marker per image");
+        case TokenizeOutcome::ImageRejected:
+            return failure(ErrorKind::ImageDecodingFailed, "the multimodal projector could not preprocess an image");
+    }
+    std::vector<std::int32_t>& tokens = prepared.prompt_tokens;
+    std::map<std::string, std::size_t> chunks_of_image;
+    for (std::size_t i = 0; i < mtmd_input_chunks_size(chunks.get()); ++i) {
+        const mtmd_input_chunk* chunk = mtmd_input_chunks_get(chunks.get(), i);
+        const auto type = mtmd_input_chunk_get_type(chunk);
+        if (type == MTMD_INPUT_CHUNK_TYPE_TEXT) {
+            std::size_t count = 0;
+            const llama_token* text = mtmd_input_chunk_get_tokens_text(chunk, &count);
+            tokens.insert(tokens.end(), text, text + count);
+            continue;
+        }
+        if (type != MTMD_INPUT_CHUNK_TYPE_IMAGE) {
+            return failure(ErrorKind::InvalidRequest, "only images are served, not audio");
+        }
+        const auto n_tokens = static_cast<std::uint32_t>(mtmd_input_chunk_get_n_tokens(chunk));
+        const bool non_causal = projector->non_causal(chunk);
+        // An image chunk is decoded in one llama_decode (as Paddler does), and
+        // in one micro-batch when its tokens attend to each other both ways.
+        const std::uint32_t limit = non_causal ? std::min(multimodal_.n_batch, multimodal_.n_ubatch) : multimodal_.n_batch;
+        if (n_tokens > limit) {
+            PreparationFailure oversized = failure(
+                ErrorKind::ImageExceedsBatchSize,
+                "the image takes " + std::to_string(n_tokens) + " tokens, more than the " + std::to_string(limit) +
+                    " one batch holds (n_batch" + (non_causal ? ", n_ubatch" : "") + ")");
+            oversized.oversized_image_tokens = n_tokens;
+            oversized.oversized_image_batch_limit = limit;
+            return oversized;
+        }
+        const char* id = mtmd_input_chunk_get_id(chunk);
+        const std::size_t ordinal = chunks_of_image[id != nullptr ? id : ""]++;
+        PreparedImage image;
+        image.start = tokens.size();
+        image.n_tokens = n_tokens;
+        image.non_causal = non_causal;
+        image.chunk = SharedChunk(mtmd_input_chunk_copy(chunk), MtmdChunkDeleter{});
+        append_image_placeholders(tokens, id, ordinal, n_tokens);
+        prepared.image_tokens += static_cast<std::int32_t>(n_tokens);
+        prepared.images.push_back(std::move(image));
+    }
+    if (!prepared.images.empty() && prepared.images.back().start + prepared.images.back().n_tokens == tokens.size()) {
+        // Sampling reads the logits of the last text token.
+        return failure(ErrorKind::InvalidRequest, "the prompt ends with an image; a conversation must end with text");
+    }
+    return std::nullopt;
 }
 
 }  // namespace paddler

@@ -20,15 +20,28 @@
 #include <vector>
 
 #include "chat.h"
+#include "multimodal_projector.hpp"
 #include "output_classifier.hpp"
 #include "sampling.h"
 #include "types.hpp"
 
 namespace paddler {
 
+// An image chunk of a prompt. In prompt_tokens it stands as n_tokens
+// placeholder ids (negative, derived from the image's id), so that a slot's
+// cache compares with a new prompt token by token, images included.
+struct PreparedImage {
+    std::size_t start = 0;  // index of its first placeholder in prompt_tokens
+    std::uint32_t n_tokens = 0;
+    bool non_causal = false;
+    SharedChunk chunk;  // what the encoder turns into embeddings
+};
+
 struct PreparedRequest {
     RequestId id = 0;
     std::vector<std::int32_t> prompt_tokens;
+    std::vector<PreparedImage> images;  // in prompt order
+    std::int32_t image_tokens = 0;
     std::int32_t max_tokens = 0;
     std::vector<std::string> stop;  // the caller's, plus the chat format's own
     bool has_grammar = false;
@@ -48,6 +61,17 @@ struct PreparationFailure {
     ErrorKind kind = ErrorKind::InvalidRequest;
     std::string message;
     std::int32_t prompt_tokens = 0;
+    // ImageExceedsBatchSize: the image's tokens and the most one batch takes.
+    std::uint32_t oversized_image_tokens = 0;
+    std::uint32_t oversized_image_batch_limit = 0;
+};
+
+// Images in conversations: the projector, and the batch sizes an image chunk
+// must fit (decoded in one llama_decode, one micro-batch when non-causal).
+struct MultimodalPreparation {
+    const MultimodalProjector* projector = nullptr;
+    std::uint32_t n_batch = 0;
+    std::uint32_t n_ubatch = 0;
 };
 
 using Preparation = std::variant<PreparedRequest, PreparationFailure>;
@@ -59,7 +83,8 @@ class RequestPreparer {
     // template probe saw it crash or run away. Conversations then fail with
     // ChatTemplateError and that reason.
     RequestPreparer(const llama_model* model, const std::string& chat_template_override,
-                    std::uint32_t slot_context_size, const std::string& chat_template_refusal = "");
+                    std::uint32_t slot_context_size, const std::string& chat_template_refusal = "",
+                    MultimodalPreparation multimodal = {});
 
     Preparation prepare(Request request) const;
     // The prompt a conversation request renders to, or why it does not.
@@ -74,6 +99,8 @@ class RequestPreparer {
     struct Rendered;
     std::variant<Rendered, PreparationFailure> render_conversation(const Request& request) const;
     std::optional<PreparationFailure> raw_grammar(const Request& request, common_params_sampling& sampling) const;
+    std::optional<PreparationFailure> tokenize_with_images(const Request& request, const std::string& prompt,
+                                                           bool add_special, PreparedRequest& prepared) const;
 
     const llama_model* model_;
     const llama_vocab* vocab_;
@@ -82,6 +109,7 @@ class RequestPreparer {
     std::string chat_template_error_;
     bool supports_thinking_ = false;
     std::vector<llama_logit_bias> end_of_generation_bias_;
+    MultimodalPreparation multimodal_;
 };
 
 }  // namespace paddler

@@ -56,6 +56,9 @@ struct EngineParams {
     bool enable_embeddings = false;
     std::uint32_t embedding_batch_size = 512;  // tokens per embedding batch
     PoolingType pooling_type = PoolingType::Unspecified;
+    // A vision model's multimodal projector (mmproj GGUF), loaded with the
+    // model on the same backend; empty: the engine serves text only.
+    std::string multimodal_projection_path;
 };
 
 // Per-request sampling; unset fields fall back to the engine's defaults
@@ -81,6 +84,16 @@ enum class GrammarKind : std::uint8_t { None, Gbnf, JsonSchema };
 // constrained to a tool call); None: tools are described but not callable.
 enum class ToolChoice : std::uint8_t { Auto, Required, None };
 
+// One decoded image of a conversation: RGB, 3 bytes a pixel, row by row.
+struct ImageInput {
+    std::uint32_t width = 0;
+    std::uint32_t height = 0;
+    std::string pixels;
+    // Equal for equal pixels (a hash of them): a cached image is recognized
+    // by it, so a conversation that sends the same image again reuses it.
+    std::string id;
+};
+
 struct Request {
     RequestId id = 0;
     // A conversation (OpenAI-style JSON array of {role, content} messages)
@@ -102,6 +115,9 @@ struct Request {
     std::vector<std::int32_t> prompt_tokens;
     bool add_special = false;
     SamplingParams sampling;
+    // The images of the conversation's image_url parts, in the order the
+    // parts appear (message by message, part by part).
+    std::vector<ImageInput> images;
 };
 
 enum class EventKind : std::uint8_t { Token, ToolCalls, Done, Error };
@@ -139,6 +155,8 @@ enum class ErrorKind : std::uint8_t {
     MultimodalNotSupported,
     ToolCallParseFailed,
     UnrecognizedToolCallFormat,  // message: the raw text of the tool-call tokens
+    ImageDecodingFailed,    // an image the projector cannot take, or its encoder failed
+    ImageExceedsBatchSize,  // an image's tokens do not fit one batch (Event::oversized_image_*)
 };
 
 struct Usage {
@@ -149,6 +167,8 @@ struct Usage {
     std::int32_t reasoning_tokens = 0;
     std::int32_t tool_call_tokens = 0;
     std::int32_t undeterminable_tokens = 0;
+    // Of prompt_tokens, those that images take.
+    std::int32_t input_image_tokens = 0;
 };
 
 struct Event {
@@ -162,6 +182,9 @@ struct Event {
     Usage usage;                   // Done and Error
     ErrorKind error_kind = ErrorKind::None;  // Error
     std::string message;           // Error
+    // ImageExceedsBatchSize: the image's tokens and the most one batch takes.
+    std::uint32_t oversized_image_tokens = 0;
+    std::uint32_t oversized_image_batch_limit = 0;
 };
 
 enum class SlotState : std::uint8_t { Idle, Prefilling, Generating };

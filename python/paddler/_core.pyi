@@ -189,6 +189,10 @@ class ErrorKind(enum.Enum):
 
     UnrecognizedToolCallFormat = 14
 
+    ImageDecodingFailed = 15
+
+    ImageExceedsBatchSize = 16
+
 class SlotState(enum.Enum):
     Idle = 0
 
@@ -301,6 +305,12 @@ class EngineParams:
     @pooling_type.setter
     def pooling_type(self, arg: PoolingType, /) -> None: ...
 
+    @property
+    def multimodal_projection_path(self) -> str: ...
+
+    @multimodal_projection_path.setter
+    def multimodal_projection_path(self, arg: str, /) -> None: ...
+
 class SamplingParams:
     def __init__(self) -> None: ...
 
@@ -375,6 +385,18 @@ class SamplingParams:
 
     @ignore_eos.setter
     def ignore_eos(self, arg: bool, /) -> None: ...
+
+class ImageInput:
+    def __init__(self, width: int, height: int, pixels: bytes, id: str) -> None: ...
+
+    @property
+    def width(self) -> int: ...
+
+    @property
+    def height(self) -> int: ...
+
+    @property
+    def id(self) -> str: ...
 
 class Request:
     def __init__(self) -> None: ...
@@ -457,6 +479,12 @@ class Request:
     @sampling.setter
     def sampling(self, arg: SamplingParams, /) -> None: ...
 
+    @property
+    def images(self) -> list[ImageInput]: ...
+
+    @images.setter
+    def images(self, arg: Sequence[ImageInput], /) -> None: ...
+
 class Usage:
     @property
     def prompt_tokens(self) -> int: ...
@@ -478,6 +506,9 @@ class Usage:
 
     @property
     def undeterminable_tokens(self) -> int: ...
+
+    @property
+    def input_image_tokens(self) -> int: ...
 
 class Event:
     @property
@@ -509,6 +540,12 @@ class Event:
 
     @property
     def message(self) -> str: ...
+
+    @property
+    def oversized_image_tokens(self) -> int: ...
+
+    @property
+    def oversized_image_batch_limit(self) -> int: ...
 
 class SlotStatus:
     @property
@@ -616,6 +653,9 @@ class Engine:
 
     @property
     def embeddings_enabled(self) -> bool: ...
+
+    @property
+    def multimodal(self) -> bool: ...
 
     @property
     def pooling_type(self) -> PoolingType: ...

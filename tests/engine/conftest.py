@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -53,6 +54,23 @@ async def embedding_engine() -> AsyncIterator[InferenceEngine]:
             enable_embeddings=True,
             embedding_batch_size=64,
             pooling_type=PoolingType.MEAN,
+        ),
+    )
+    yield engine
+    await engine.close()
+
+
+@pytest.fixture(scope="session")
+async def image_engine(random_projector: Path) -> AsyncIterator[InferenceEngine]:
+    """SmolLM2 with the random multimodal projection: 64 tokens an image, 4 slots."""
+    engine = await InferenceEngine.load(
+        str(smollm2()),
+        EngineConfig(
+            context_size=1024,
+            slots=4,
+            n_batch=512,
+            threads=2,
+            multimodal_projection_path=str(random_projector),
         ),
     )
     yield engine

@@ -70,3 +70,6 @@ class EngineConfig:
     enable_embeddings: bool = False
     embedding_batch_size: int = 512
     pooling_type: PoolingType = PoolingType.UNSPECIFIED
+    # A vision model's multimodal projector (mmproj GGUF): image_url parts of
+    # conversations are then served. Loaded on the model's backend.
+    multimodal_projection_path: str | None = None

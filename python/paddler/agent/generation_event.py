@@ -38,6 +38,11 @@ class ErrorKind(enum.StrEnum):
     # The model wrote tool-call text the chat format's parser could not read;
     # the message holds that raw text.
     UNRECOGNIZED_TOOL_CALL_FORMAT = "unrecognized_tool_call_format"
+    # An image that cannot be decoded or encoded: not a data: URL, bad
+    # base64, not an image, past a limit (the message names it).
+    IMAGE_DECODING_FAILED = "image_decoding_failed"
+    # An image takes more tokens than one batch holds (GenerationFailed.oversized_image).
+    IMAGE_EXCEEDS_BATCH_SIZE = "image_exceeds_batch_size"
 
 
 class TokenKind(enum.StrEnum):
@@ -58,6 +63,8 @@ class Usage:
     reasoning_tokens: int = 0
     tool_call_tokens: int = 0
     undeterminable_tokens: int = 0
+    # Of prompt_tokens, those that images take.
+    input_image_tokens: int = 0
 
 
 NO_USAGE = Usage(0, 0, 0)
@@ -93,12 +100,21 @@ class GenerationFinished:
 
 
 @dataclass(frozen=True, slots=True)
+class OversizedImage:
+    """Paddler's `oversized_image_details`: an image's tokens and the most one batch takes."""
+
+    image_tokens: int
+    n_batch: int
+
+
+@dataclass(frozen=True, slots=True)
 class GenerationFailed:
     kind: ErrorKind
     message: str
     usage: Usage
     # One line per problem where there are several (tool-call validation).
     details: tuple[str, ...] = ()
+    oversized_image: OversizedImage | None = None  # IMAGE_EXCEEDS_BATCH_SIZE
 
 
 GenerationEvent = TokenGenerated | ToolCallsParsed | GenerationFinished | GenerationFailed

@@ -34,12 +34,20 @@ from paddler.agent.generation_event import (
     GenerationEvent,
     GenerationFailed,
     GenerationFinished,
+    OversizedImage,
     TokenGenerated,
     TokenKind,
     ToolCallsParsed,
     Usage,
 )
 from paddler.agent.grammar import GbnfGrammar, Grammar, JsonSchemaGrammar, ToolChoice
+from paddler.agent.image_decoding import (
+    DecodedImage,
+    ImageDecodingError,
+    decode_images,
+    image_urls,
+    without_image_data,
+)
 from paddler.agent.sampling_config import SamplingConfig
 
 ModelLoadError = _core.ModelLoadError
@@ -77,7 +85,12 @@ _ERROR_KINDS: Final = {
     _core.ErrorKind.MultimodalNotSupported: ErrorKind.MULTIMODAL_NOT_SUPPORTED,
     _core.ErrorKind.ToolCallParseFailed: ErrorKind.TOOL_CALL_PARSE_FAILED,
     _core.ErrorKind.UnrecognizedToolCallFormat: ErrorKind.UNRECOGNIZED_TOOL_CALL_FORMAT,
+    _core.ErrorKind.ImageDecodingFailed: ErrorKind.IMAGE_DECODING_FAILED,
+    _core.ErrorKind.ImageExceedsBatchSize: ErrorKind.IMAGE_EXCEEDS_BATCH_SIZE,
 }
+
+# Paddler's default for `image_resize_to_fit`: the longer side of an image, at most.
+DEFAULT_IMAGE_RESIZE_TO_FIT: Final = 1024
 
 _TOKEN_KINDS: Final = {
     _core.TokenKind.Content: TokenKind.CONTENT,
@@ -149,6 +162,7 @@ def _native_params(config: EngineConfig) -> _core.EngineParams:
     params.enable_embeddings = config.enable_embeddings
     params.embedding_batch_size = config.embedding_batch_size
     params.pooling_type = _POOLING_TYPES[config.pooling_type]
+    params.multimodal_projection_path = config.multimodal_projection_path or ""
     return params
 
 
@@ -178,7 +192,20 @@ def _usage(native: _core.Usage) -> Usage:
         reasoning_tokens=native.reasoning_tokens,
         tool_call_tokens=native.tool_call_tokens,
         undeterminable_tokens=native.undeterminable_tokens,
+        input_image_tokens=native.input_image_tokens,
     )
+
+
+def _failure(event: _core.Event) -> GenerationFailed:
+    kind = _ERROR_KINDS[event.error_kind]
+    oversized = None
+    if kind is ErrorKind.IMAGE_EXCEEDS_BATCH_SIZE:
+        oversized = OversizedImage(event.oversized_image_tokens, event.oversized_image_batch_limit)
+    return GenerationFailed(kind, event.message, _usage(event.usage), oversized_image=oversized)
+
+
+def _native_image(image: DecodedImage) -> _core.ImageInput:
+    return _core.ImageInput(image.width, image.height, image.pixels, image.id)
 
 
 def _conversation_request(
@@ -231,6 +258,11 @@ class InferenceEngine:
     def slot_context_size(self) -> int:
         return self._native.slot_context_size
 
+    @property
+    def multimodal(self) -> bool:
+        """Whether image_url parts are served (a multimodal projection is loaded)."""
+        return self._native.multimodal
+
     def status(self) -> _core.EngineStatus:
         return self._native.status()
 
@@ -281,14 +313,17 @@ class InferenceEngine:
         add_generation_prompt: bool = True,
         enable_thinking: bool = True,
         grammar: Grammar | None = None,
+        image_resize_to_fit: int = DEFAULT_IMAGE_RESIZE_TO_FIT,
     ) -> AsyncGenerator[GenerationEvent, None]:
         """Streams the answer to a conversation rendered with the chat template.
 
         `conversation` holds OpenAI-style messages (`role`, `content` as text
-        or text parts). Tokens are classified as content, reasoning or tool
-        call as they stream; offered `tools` are parsed out of the answer at
-        the end and their arguments validated against each tool's schema
-        (ToolCallsParsed, before GenerationFinished).
+        or text parts, and `image_url` parts with `data:` URLs for an engine
+        with a multimodal projection; images larger than `image_resize_to_fit`
+        on a side are scaled down to fit). Tokens are classified as content,
+        reasoning or tool call as they stream; offered `tools` are parsed out
+        of the answer at the end and their arguments validated against each
+        tool's schema (ToolCallsParsed, before GenerationFinished).
         """
         # Checking a client's schemas blocks: off the loop.
         problems = await asyncio.to_thread(tool_call_validation.schema_problems, tools) if tools else []
@@ -297,6 +332,17 @@ class InferenceEngine:
                 ErrorKind.TOOL_SCHEMA_INVALID, "; ".join(problems), NO_USAGE, tuple(problems)
             )
             return
+        images: list[DecodedImage] = []
+        urls = list(image_urls(conversation)) if self._native.multimodal else []
+        if urls:
+            # Decoding and scaling images blocks: off the loop.
+            try:
+                images = await asyncio.to_thread(decode_images, urls, image_resize_to_fit)
+            except ImageDecodingError as error:
+                yield GenerationFailed(ErrorKind.IMAGE_DECODING_FAILED, str(error), NO_USAGE)
+                return
+            # The pixels go apart; the conversation keeps where each image is.
+            conversation = without_image_data(conversation)
         try:
             request = _conversation_request(
                 conversation, tools, tool_choice, add_generation_prompt, enable_thinking
@@ -306,6 +352,7 @@ class InferenceEngine:
                 ErrorKind.INVALID_REQUEST, f"the conversation is not JSON: {error}", NO_USAGE
             )
             return
+        request.images = [_native_image(image) for image in images]
         _apply_grammar(request, grammar)
         called_tools = tools if tool_choice is not ToolChoice.NONE else ()
         # Rendering a template is heavier than tokenizing: off the loop.
@@ -375,7 +422,7 @@ class InferenceEngine:
                         yield parsed
                     yield GenerationFinished(_FINISH_REASONS[event.finish_reason], _usage(event.usage))
                 else:
-                    yield GenerationFailed(_ERROR_KINDS[event.error_kind], event.message, _usage(event.usage))
+                    yield _failure(event)
                 return
         finally:
             if not ended:

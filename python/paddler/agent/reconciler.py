@@ -100,6 +100,7 @@ class ServingModel:
     parameters: InferenceParameters
     chat_template_override: str | None
     model: AgentDesiredModel
+    multimodal_projection: AgentDesiredModel = "None"
 
 
 class Admission(enum.Enum):
@@ -277,12 +278,15 @@ class Reconciler:
         if (
             serving is not None
             and serving.model == desired.model
+            and serving.multimodal_projection == desired.multimodal_projection
             and serving.chat_template_override == override
             and _engine_fields(serving.parameters) == _engine_fields(parameters)
         ):
             # Only sampling defaults changed: they apply to the next request,
             # the engine stays.
-            self.serving = ServingModel(serving.engine, parameters, override, desired.model)
+            self.serving = ServingModel(
+                serving.engine, parameters, override, desired.model, desired.multimodal_projection
+            )
             return self._serving_issues
 
         resolved = await self._unless_superseded(desired, self._resolver.resolve(desired.model))
@@ -295,6 +299,8 @@ class Reconciler:
             self._board.update(model_path=None, uses_chat_template_override=False)
             self._serving_issues = []
             return []
+
+        projection = await self._resolve_projection(desired)
 
         # The template is tried in a process of its own before the engine
         # compiles it: one that crashes or runs away there would take the
@@ -328,6 +334,7 @@ class Reconciler:
             enable_embeddings=parameters.enable_embeddings,
             embedding_batch_size=parameters.embedding_batch_size,
             pooling_type=_POOLING_TYPES[parameters.pooling_type],
+            multimodal_projection_path=str(projection) if projection is not None else None,
         )
         await self._replace(None)
         logger.info("loading %s", describe_model(desired.model))
@@ -335,6 +342,8 @@ class Reconciler:
             engine = await InferenceEngine.load(str(resolved), config)
         except (ModelLoadError, ValueError) as error:
             self._board.update(model_path=None)
+            if projection is not None and "multimodal projection" in str(error):
+                raise _Retry(issue("MultimodalProjectionCannotBeLoaded", f"{projection}: {error}")) from error
             raise _Retry(issue("ModelCannotBeLoaded", f"{resolved}: {error}")) from error
         template_problem = engine.chat_template_error()
         if override is not None and template_problem is not None:
@@ -342,7 +351,9 @@ class Reconciler:
             await engine.close()
             self._board.update(model_path=None)
             raise _NotAppliable(issue("ChatTemplateDoesNotCompile", template_problem))
-        self.serving = ServingModel(engine, parameters, override, desired.model)
+        self.serving = ServingModel(
+            engine, parameters, override, desired.model, desired.multimodal_projection
+        )
         self._board.update(
             slots_total=self._slots_offered(),
             model_path=str(resolved),
@@ -354,6 +365,21 @@ class Reconciler:
             kind = "ChatTemplateDoesNotCompile" if model_template_refusal else "UnableToFindChatTemplate"
             self._serving_issues = [issue(kind, template_problem)]
         return self._serving_issues
+
+    async def _resolve_projection(self, desired: AgentDesiredState) -> Path | None:
+        """The multimodal projection's file (local, URL or Hugging Face, as the model), or None."""
+        resolved = await self._unless_superseded(
+            desired, self._resolver.resolve(desired.multimodal_projection)
+        )
+        if isinstance(resolved, ResolveFailed):
+            problem = resolved.issue
+            if isinstance(problem, dict) and "ModelFileDoesNotExist" in problem:
+                # Paddler's issue for a projection that is not where the state says.
+                problem = issue("MultimodalProjectionCannotBeLoaded", problem["ModelFileDoesNotExist"])
+            if resolved.retry:
+                raise _Retry(problem)
+            raise _NotAppliable(problem)
+        return resolved
 
     async def _chat_template_refusal(self, model: Path, override: str | None) -> str | None:
         """Why the template `model` would be served with must not be compiled, or None.

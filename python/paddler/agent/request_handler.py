@@ -97,6 +97,7 @@ _TERMINAL_VARIANTS = {
     ErrorKind.MULTIMODAL_NOT_SUPPORTED: "MultimodalNotSupported",
     ErrorKind.TOOL_SCHEMA_INVALID: "ToolSchemaInvalid",
     ErrorKind.TOOL_CALL_PARSE_FAILED: "ToolCallParseFailed",
+    ErrorKind.IMAGE_DECODING_FAILED: "ImageDecodingFailed",
 }
 
 _TOKEN_VARIANTS = {
@@ -117,6 +118,7 @@ def _done(native: Usage) -> dict[str, Any]:
                 reasoning_tokens=native.reasoning_tokens,
                 tool_call_tokens=native.tool_call_tokens,
                 undeterminable_tokens=native.undeterminable_tokens,
+                input_image_tokens=native.input_image_tokens,
             )
         }
     }
@@ -126,6 +128,11 @@ def _terminal_failure(event: GenerationFailed) -> dict[str, Any] | None:
     """The protocol's terminal variant for an engine failure, or None for a JSON-RPC error."""
     if event.kind is ErrorKind.TOOL_CALL_VALIDATION_FAILED:
         return {"ToolCallValidationFailed": list(event.details) or [event.message]}
+    if event.kind is ErrorKind.IMAGE_EXCEEDS_BATCH_SIZE and event.oversized_image is not None:
+        oversized = event.oversized_image
+        return {
+            "ImageExceedsBatchSize": {"image_tokens": oversized.image_tokens, "n_batch": oversized.n_batch}
+        }
     if event.kind is ErrorKind.UNRECOGNIZED_TOOL_CALL_FORMAT:
         return {
             "UnrecognizedToolCallFormat": {
@@ -307,6 +314,7 @@ class RequestHandler:
                     add_generation_prompt=params.add_generation_prompt,
                     enable_thinking=params.enable_thinking,
                     grammar=grammar,
+                    image_resize_to_fit=serving.parameters.image_resize_to_fit,
                 )
             else:
                 events = engine.generate(params.raw_prompt, sampling, grammar=grammar)
