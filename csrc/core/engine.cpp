@@ -183,7 +183,11 @@ Engine::Engine(const std::string& model_path, const EngineParams& params) : para
         try {
             // On the model's backend: the GPU when the model's layers are offloaded.
             const bool use_gpu = params_.n_gpu_layers != 0 && llama_supports_gpu_offload();
-            projector_ = std::make_unique<MultimodalProjector>(path, model_, use_gpu, ctx_params.n_threads_batch);
+            // The encoder runs beside the decode threads: it gets the cores
+            // they leave, at least one (image_encoder.hpp says why).
+            const auto cores = static_cast<std::int32_t>(std::thread::hardware_concurrency());
+            const std::int32_t encoder_threads = std::max(1, cores - ctx_params.n_threads_batch);
+            projector_ = std::make_unique<MultimodalProjector>(path, model_, use_gpu, encoder_threads);
         } catch (const std::runtime_error& error) {
             throw ModelLoadError(error.what());
         }

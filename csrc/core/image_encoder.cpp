@@ -1,8 +1,15 @@
 #include "image_encoder.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <exception>
 #include <utility>
+
+#ifdef __linux__
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 namespace paddler {
 
@@ -37,7 +44,28 @@ std::vector<EncodedImage> ImageEncoder::take_finished() {
     return std::exchange(finished_, {});
 }
 
+namespace {
+
+// Encoding an image is one request's time to first token; decoding is every
+// generating slot's next token. On a CPU the two share cores, and a decode
+// step waits at ggml's barriers for its slowest thread: each time the
+// encoder takes a decode thread's core, the whole step waits. A lower
+// priority (nice 10) gives the encoder the time decoding leaves; the threads
+// ggml starts for an encode inherit it. Linux only (elsewhere a thread has no
+// nice value of its own).
+void lower_priority_of_this_thread() {
+#ifdef __linux__
+    const auto thread_id = static_cast<id_t>(::syscall(SYS_gettid));
+    errno = 0;
+    const int current = ::getpriority(PRIO_PROCESS, thread_id);
+    if (errno == 0) ::setpriority(PRIO_PROCESS, thread_id, std::min(current + 10, 19));
+#endif
+}
+
+}  // namespace
+
 void ImageEncoder::run() {
+    lower_priority_of_this_thread();
     while (true) {
         EncodeJob job;
         {

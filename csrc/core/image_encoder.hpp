@@ -2,6 +2,9 @@
 // so that encoding an image (one graph of the projector, which cannot be cut
 // into pieces) never stalls the engine thread's decoding of the other slots.
 // The engine thread only feeds the finished embeddings into its batches.
+// The encoder thread runs at a lower priority than the decode threads, with
+// the cores they leave (at least one): a slot's next token matters more than
+// another request's image being ready a little sooner.
 //
 // Thread contract: submit(), cancel() and take_finished() are called by the
 // engine thread; the encoder thread calls `on_finished` (which must not

@@ -8,6 +8,7 @@ import pytest
 from paddler.agent import EngineConfig, InferenceEngine, PoolingType
 from tests.engine.chat_templates import HERMES_TOOLS, THINKING
 from tests.model_cards import smollm2
+from tests.random_projector import write_random_projector
 
 # Small enough to start in a second, large enough for every test here.
 SHARED_ENGINE_CONFIG = EngineConfig(context_size=1024, slots=4, n_batch=512, threads=2)
@@ -71,6 +72,29 @@ async def image_engine(random_projector: Path) -> AsyncIterator[InferenceEngine]
             n_batch=512,
             threads=2,
             multimodal_projection_path=str(random_projector),
+        ),
+    )
+    yield engine
+    await engine.close()
+
+
+@pytest.fixture(scope="session")
+async def slow_image_engine(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[InferenceEngine]:
+    """SmolLM2 with a projector whose encoder takes seconds on a CPU (a ViT over 1024 patches)
+    for 16 image tokens that decode in a moment: what happens while an image is encoded shows."""
+    projector = write_random_projector(
+        tmp_path_factory.mktemp("slow-projector") / "slow-mmproj.gguf",
+        image_size=448,
+        patch_size=14,
+        vision_embedding=384,
+        vision_feed_forward=1536,
+        vision_blocks=4,
+        pooled_by=8,
+    )
+    engine = await InferenceEngine.load(
+        str(smollm2()),
+        EngineConfig(
+            context_size=1024, slots=2, n_batch=512, threads=2, multimodal_projection_path=str(projector)
         ),
     )
     yield engine
