@@ -20,6 +20,7 @@ struct RequestPreparer::Rendered {
     std::string prompt;
     common_chat_params chat;
     bool tools_offered = false;
+    std::size_t images = 0;  // image parts, each a marker in the prompt
 };
 
 namespace {
@@ -142,8 +143,10 @@ std::variant<RequestPreparer::Rendered, PreparationFailure> RequestPreparer::ren
         return failure(ErrorKind::ChatTemplateError, chat_template_error_);
     }
     common_chat_templates_inputs inputs;
+    std::size_t rendered_images = 0;
     try {
         common_json messages = common_json::parse(request.conversation_json);
+        std::size_t images = 0;
         if (multimodal_.projector == nullptr) {
             if (auto type = multimodal_part(messages)) {
                 return failure(ErrorKind::MultimodalNotSupported,
@@ -157,12 +160,9 @@ std::variant<RequestPreparer::Rendered, PreparationFailure> RequestPreparer::ren
                                                               "\" are not supported; this model takes text and "
                                                               "image_url parts");
             }
-            if (std::get<std::size_t>(marked) != request.images.size()) {
-                return failure(ErrorKind::InvalidRequest,
-                               "the conversation has " + std::to_string(std::get<std::size_t>(marked)) +
-                                   " image parts and " + std::to_string(request.images.size()) + " decoded images");
-            }
+            images = std::get<std::size_t>(marked);
         }
+        rendered_images = images;
         inputs.messages = common_chat_msgs_parse_oaicompat(messages);
         if (!request.tools_json.empty()) {
             inputs.tools = common_chat_tools_parse_oaicompat(common_json::parse(request.tools_json));
@@ -198,6 +198,7 @@ std::variant<RequestPreparer::Rendered, PreparationFailure> RequestPreparer::ren
         inputs.grammar = request.grammar;
     }
     Rendered rendered;
+    rendered.images = rendered_images;
     try {
         run_on_large_stack(kChatTemplateStackBytes,
                            [&] { rendered.chat = common_chat_templates_apply(templates_.get(), inputs); });
@@ -299,6 +300,11 @@ Preparation RequestPreparer::prepare(Request request) const {
             return std::move(*failed);
         }
         auto& rendered = std::get<Rendered>(rendered_or_failure);
+        if (rendered.images != request.images.size()) {
+            return failure(ErrorKind::InvalidRequest, "the conversation has " + std::to_string(rendered.images) +
+                                                          " image parts and " + std::to_string(request.images.size()) +
+                                                          " decoded images");
+        }
         prompt_text = std::move(rendered.prompt);
         request.prompt_tokens.clear();
         // The vocabulary may want a BOS the template already wrote.
