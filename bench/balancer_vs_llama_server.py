@@ -118,7 +118,9 @@ async def wait_healthy(url: str) -> None:
 
 
 @contextlib.asynccontextmanager
-async def llama_server(binary: Path, model: Path) -> AsyncIterator[tuple[str, int]]:
+async def llama_server(
+    binary: Path, model: Path, extra_flags: tuple[str, ...] = ()
+) -> AsyncIterator[tuple[str, int]]:
     port = free_port()
     # Its log is shown if it fails under the benchmark.
     log = tempfile.TemporaryFile()  # noqa: SIM115 (closed below)
@@ -126,7 +128,7 @@ async def llama_server(binary: Path, model: Path) -> AsyncIterator[tuple[str, in
         str(binary), "-m", str(model), "--host", "127.0.0.1", "--port", str(port),
         "-c", str(SLOT_CONTEXT * SLOTS), "-np", str(SLOTS), "-t", str(THREADS), "-tb", str(THREADS),
         "-b", "2048", "-ub", "512", "-ctk", "f16", "-ctv", "f16", *OFFLOAD.llama_server_flags(), "--no-webui",
-        stdout=asyncio.subprocess.DEVNULL, stderr=log,
+        *extra_flags, stdout=asyncio.subprocess.DEVNULL, stderr=log,
     )  # fmt: skip
     try:
         await wait_healthy(f"http://127.0.0.1:{port}/health")
@@ -148,7 +150,7 @@ async def llama_server(binary: Path, model: Path) -> AsyncIterator[tuple[str, in
 
 
 @contextlib.asynccontextmanager
-async def paddler_cluster(model: Path) -> AsyncIterator[tuple[str, int]]:
+async def paddler_cluster(model: Path, projection: Path | None = None) -> AsyncIterator[tuple[str, int]]:
     management, inference, openai = free_port(), free_port(), free_port()
     balancer = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "paddler", "balancer",
@@ -167,6 +169,8 @@ async def paddler_cluster(model: Path) -> AsyncIterator[tuple[str, int]]:
                 "n_gpu_layers": OFFLOAD.gpu_layers,
             },
         }  # fmt: skip
+        if projection is not None:
+            state["multimodal_projection"] = {"LocalToAgent": str(projection)}
         async with httpx.AsyncClient(timeout=10.0) as http:
             response = await http.put(
                 f"http://127.0.0.1:{management}/api/v1/balancer_desired_state", json=state

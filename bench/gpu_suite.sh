@@ -57,6 +57,8 @@ benches() {
     "$PYTHON" bench/engine_vs_llama_server.py --rounds 2 --gpu-layers -1 2>&1 | tee "$LOGS/engine-bench.log"
     stamp "balancer + agent vs llama-server"
     "$PYTHON" bench/balancer_vs_llama_server.py --rounds 2 --gpu-layers -1 2>&1 | tee "$LOGS/e2e-bench.log"
+    stamp "images beside text vs llama-server --mmproj"
+    "$PYTHON" bench/multimodal.py --rounds 2 --gpu-layers -1 2>&1 | tee "$LOGS/multimodal-bench.log"
     stamp "done"
 }
 
