@@ -13,7 +13,7 @@ go past a dozen.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -153,18 +153,25 @@ def _schema_too_large(what: str, size: int) -> GrammarTooComplex:
 
 def _gbnf_nesting(grammar: str) -> int:
     """The deepest `(` nesting, outside literals, character classes and comments (as llama.cpp reads them)."""
+    return _group_depth(grammar, _skip_in_gbnf)
+
+
+def _pattern_group_depth(pattern: str) -> int:
+    return _group_depth(pattern, _skip_in_pattern)
+
+
+def _group_depth(text: str, skip: Callable[[str, int], int | None]) -> int:
+    """The deepest `(` nesting of `text`; `skip` gives the position after what is not grouping
+    (a literal, a class, an escape, a comment) starting at a position, or None."""
     depth = deepest = 0
     position = 0
-    end = len(grammar)
+    end = len(text)
     while position < end:
-        char = grammar[position]
-        if char == "#":
-            newline = grammar.find("\n", position)
-            position = end if newline < 0 else newline + 1
+        after = skip(text, position)
+        if after is not None:
+            position = after
             continue
-        if char in '"[':
-            position = _skip_quoted(grammar, position + 1, '"' if char == '"' else "]")
-            continue
+        char = text[position]
         if char == "(":
             depth += 1
             deepest = max(deepest, depth)
@@ -172,6 +179,32 @@ def _gbnf_nesting(grammar: str) -> int:
             depth = max(depth - 1, 0)
         position += 1
     return deepest
+
+
+def _skip_in_gbnf(grammar: str, position: int) -> int | None:
+    char = grammar[position]
+    if char == "#":
+        newline = grammar.find("\n", position)
+        return len(grammar) if newline < 0 else newline + 1
+    if char in '"[':
+        return _skip_quoted(grammar, position + 1, '"' if char == '"' else "]")
+    return None
+
+
+def _skip_in_pattern(pattern: str, position: int) -> int | None:
+    char = pattern[position]
+    if char == "\\":
+        return position + 2
+    if char != "[":
+        return None
+    # A class's first `]` is literal when it comes first (`[]a]`, `[^]a]`).
+    position += 1
+    end = len(pattern)
+    if position < end and pattern[position] == "^":
+        position += 1
+    if position < end and pattern[position] == "]":
+        position += 1
+    return _skip_quoted(pattern, position, "]")
 
 
 def _skip_quoted(text: str, position: int, closing: str) -> int:
@@ -186,33 +219,6 @@ def _skip_quoted(text: str, position: int, closing: str) -> int:
         if char == closing:
             return position
     return end
-
-
-def _pattern_group_depth(pattern: str) -> int:
-    depth = deepest = 0
-    position = 0
-    end = len(pattern)
-    while position < end:
-        char = pattern[position]
-        if char == "\\":
-            position += 2
-            continue
-        if char == "[":
-            # A class's first `]` is literal when it comes first (`[]a]`, `[^]a]`).
-            position += 1
-            if position < end and pattern[position] == "^":
-                position += 1
-            if position < end and pattern[position] == "]":
-                position += 1
-            position = _skip_quoted(pattern, position, "]")
-            continue
-        if char == "(":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char == ")":
-            depth = max(depth - 1, 0)
-        position += 1
-    return deepest
 
 
 def constraint_problem(grammar: Any, tools: Iterable[Any] = ()) -> GrammarTooComplex | None:
