@@ -12,7 +12,6 @@ import orjson
 from pydantic import TypeAdapter
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
@@ -24,6 +23,7 @@ from paddler.balancer.dispatch.request_relay import RequestRelay
 from paddler.balancer.dispatch.trace_context import continue_trace
 from paddler.balancer.http.bearer_auth import BearerAuthMiddleware
 from paddler.balancer.http.client_socket_limit import ClientSocketLimitMiddleware
+from paddler.balancer.http.cors import cors_middleware
 from paddler.balancer.http.http_body import error_response, not_json_content_type, read_json
 from paddler.balancer.http.http_server import HttpServer, TlsFiles
 from paddler.balancer.http.json_response import health
@@ -95,14 +95,7 @@ class InferenceService:
                 InferenceSocketEndpoint(relay, self._limits, cors_allowed_hosts).serve,
             ),
         ]
-        # Outermost first: CORS headers go on 401 answers too, so that a browser can read them.
-        middleware = []
-        if cors_allowed_hosts:
-            middleware.append(
-                Middleware(
-                    CORSMiddleware, allow_origins=cors_allowed_hosts, allow_methods=["*"], allow_headers=["*"]
-                )
-            )
+        middleware = cors_middleware(cors_allowed_hosts)
         middleware.append(
             Middleware(
                 BearerAuthMiddleware,

@@ -7,7 +7,6 @@ import logging
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
@@ -18,6 +17,7 @@ from paddler.balancer.dispatch.balancer_metrics import BalancerMetrics
 from paddler.balancer.dispatch.buffered_request_manager import BufferedRequestManager
 from paddler.balancer.dispatch.reconciliation_service import ReconciliationService
 from paddler.balancer.http.bearer_auth import BearerAuthMiddleware
+from paddler.balancer.http.cors import cors_middleware
 from paddler.balancer.http.http_body import error_response, read_json
 from paddler.balancer.http.http_server import HttpServer, TlsFiles
 from paddler.balancer.http.json_response import health, json_response
@@ -72,14 +72,7 @@ class ManagementService:
                 AgentSocketEndpoint(pool, reconciliation, agent_secret).serve,
             ),
         ]
-        # Outermost first: CORS headers go on 401 answers too, so that a browser can read them.
-        middleware = []
-        if cors_allowed_hosts:
-            middleware.append(
-                Middleware(
-                    CORSMiddleware, allow_origins=cors_allowed_hosts, allow_methods=["*"], allow_headers=["*"]
-                )
-            )
+        middleware = cors_middleware(cors_allowed_hosts)
         middleware.append(
             Middleware(
                 BearerAuthMiddleware,
