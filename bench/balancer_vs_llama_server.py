@@ -119,14 +119,19 @@ async def wait_healthy(url: str) -> None:
 
 @contextlib.asynccontextmanager
 async def llama_server(
-    binary: Path, model: Path, extra_flags: tuple[str, ...] = ()
+    binary: Path,
+    model: Path,
+    extra_flags: tuple[str, ...] = (),
+    *,
+    slots: int = SLOTS,
+    threads: int = THREADS,
 ) -> AsyncIterator[tuple[str, int]]:
     port = free_port()
     # Its log is shown if it fails under the benchmark.
     log = tempfile.TemporaryFile()  # noqa: SIM115 (closed below)
     process = await asyncio.create_subprocess_exec(
         str(binary), "-m", str(model), "--host", "127.0.0.1", "--port", str(port),
-        "-c", str(SLOT_CONTEXT * SLOTS), "-np", str(SLOTS), "-t", str(THREADS), "-tb", str(THREADS),
+        "-c", str(SLOT_CONTEXT * slots), "-np", str(slots), "-t", str(threads), "-tb", str(threads),
         "-b", "2048", "-ub", "512", "-ctk", "f16", "-ctv", "f16", *OFFLOAD.llama_server_flags(), "--no-webui",
         *extra_flags, stdout=asyncio.subprocess.DEVNULL, stderr=log,
     )  # fmt: skip
@@ -139,26 +144,45 @@ async def llama_server(
         print(f"llama-server (exit status {process.returncode}):", *tail, sep="\n  ", file=sys.stderr)
         raise
     finally:
-        if process.returncode is None:
-            process.terminate()
-            try:
-                await asyncio.wait_for(process.wait(), timeout=30)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
+        await stop_processes(process)
         log.close()
 
 
+async def stop_processes(*processes: asyncio.subprocess.Process | None, grace_s: float = 30) -> None:
+    """Terminates the children still running, all at once; kills any left after grace_s seconds."""
+    running = [process for process in processes if process is not None and process.returncode is None]
+    for process in running:
+        # It may have exited (a Ctrl-C reaches the whole process group) but not been reaped yet.
+        with contextlib.suppress(ProcessLookupError):
+            process.terminate()
+    for process in running:
+        try:
+            await asyncio.wait_for(process.wait(), grace_s)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
+
+
 @contextlib.asynccontextmanager
-async def paddler_cluster(model: Path, projection: Path | None = None) -> AsyncIterator[tuple[str, int]]:
+async def paddler_cluster(
+    model: Path,
+    projection: Path | None = None,
+    *,
+    agents: int = 1,
+    slots: int = SLOTS,
+    threads: int = THREADS,
+    balancer_flags: tuple[str, ...] = (),
+) -> AsyncIterator[tuple[str, int]]:
+    """The balancer and its agents as processes; yields the OpenAI URL and the first agent's pid."""
     management, inference, openai = free_port(), free_port(), free_port()
     balancer = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "paddler", "balancer",
         "--management-addr", f"127.0.0.1:{management}", "--inference-addr", f"127.0.0.1:{inference}",
-        "--compat-openai-addr", f"127.0.0.1:{openai}",
+        "--compat-openai-addr", f"127.0.0.1:{openai}", *balancer_flags,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
-    agent = None
+    started: list[asyncio.subprocess.Process] = []
     try:
         await wait_healthy(f"http://127.0.0.1:{management}/health")
         state = {
@@ -176,24 +200,23 @@ async def paddler_cluster(model: Path, projection: Path | None = None) -> AsyncI
                 f"http://127.0.0.1:{management}/api/v1/balancer_desired_state", json=state
             )
             response.raise_for_status()
-            agent = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "paddler", "agent", "--management-addr", f"127.0.0.1:{management}",
-                "--slots", str(SLOTS), "--threads", str(THREADS), "--name", "bench",
-                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-            )  # fmt: skip
+            for index in range(agents):
+                name = "bench" if agents == 1 else f"bench-{index + 1}"
+                started.append(await asyncio.create_subprocess_exec(
+                    sys.executable, "-m", "paddler", "agent", "--management-addr", f"127.0.0.1:{management}",
+                    "--slots", str(slots), "--threads", str(threads), "--name", name,
+                    stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+                ))  # fmt: skip
             for _ in range(600):
-                agents = (await http.get(f"http://127.0.0.1:{management}/api/v1/agents")).json()["agents"]
-                if agents and agents[0]["slots_total"] == SLOTS:
+                listed = (await http.get(f"http://127.0.0.1:{management}/api/v1/agents")).json()["agents"]
+                if len(listed) == agents and all(agent["slots_total"] == slots for agent in listed):
                     break
                 await asyncio.sleep(0.1)
             else:
-                raise RuntimeError("the agent did not start serving")
-        yield f"http://127.0.0.1:{openai}", agent.pid
+                raise RuntimeError("the agents did not start serving")
+        yield f"http://127.0.0.1:{openai}", started[0].pid
     finally:
-        for process in (agent, balancer):
-            if process is not None and process.returncode is None:
-                process.terminate()
-                await asyncio.wait_for(process.wait(), timeout=30)
+        await stop_processes(*started, balancer)
 
 
 async def run_ours(model: Path, figures: Figures, round_index: int) -> None:
