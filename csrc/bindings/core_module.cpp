@@ -277,6 +277,7 @@ NB_MODULE(_core, m) {
         .def_prop_ro("multimodal", &Engine::multimodal)
         .def_prop_ro("pooling_type", &Engine::pooling_type)
         .def_prop_ro("slots", &Engine::slots)
+        .def_prop_ro("flash_attention_summary", &Engine::flash_attention_summary)
         .def_prop_ro("slot_context_size", &Engine::slot_context_size)
         .def_prop_ro("vocab_size", &Engine::vocab_size)
         .def_prop_ro("embedding_size", &Engine::embedding_size)

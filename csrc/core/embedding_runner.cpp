@@ -56,9 +56,9 @@ EmbeddingRunner::EmbeddingRunner(llama_model* model, const EngineParams& params)
     ctx_params.n_threads = threads;
     ctx_params.n_threads_batch = params.threads_batch > 0 ? params.threads_batch : threads;
     ctx_params.no_perf = true;
-    // Same policy as generation: off on the CPU, where the flash-attention
-    // kernel is slower, and where it made a document's vector depend on which
-    // other documents shared its batch.
+    // Off on the CPU, whatever generation measured for itself
+    // (flash_attention_probe.hpp): there the flash-attention kernel made a
+    // document's vector depend on which other documents shared its batch.
     ctx_params.flash_attn_type = params.n_gpu_layers != 0 && llama_supports_gpu_offload() ? LLAMA_FLASH_ATTN_TYPE_AUTO
                                                                                          : LLAMA_FLASH_ATTN_TYPE_DISABLED;
     LogCapture capture;

@@ -134,6 +134,8 @@ class Engine {
 
     std::uint32_t slots() const { return params_.slots; }
     std::uint32_t slot_context_size() const { return slot_context_size_; }
+    // How flash attention was chosen at load, in words (for the agent's log).
+    const std::string& flash_attention_summary() const { return flash_attention_summary_; }
     std::int32_t vocab_size() const;
     std::int32_t embedding_size() const;
 
@@ -151,6 +153,7 @@ class Engine {
     std::unique_ptr<CpuThreadpools> threadpools_;
     llama_context* context_ = nullptr;
     std::uint32_t slot_context_size_ = 0;
+    std::string flash_attention_summary_;
     std::map<std::string, std::string> metadata_;
     std::string chat_template_;
     std::unique_ptr<MultimodalProjector> projector_;

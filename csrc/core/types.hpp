@@ -15,10 +15,11 @@ using RequestId = std::uint64_t;
 
 enum class KvCacheType : std::uint8_t { F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 };
 
-// Auto is our policy, not llama.cpp's: on the CPU its flash-attention kernel
-// makes decoding slower as the context grows (llama-bench shows it), so Auto
-// turns it off on the CPU unless a quantized V cache requires it, and leaves
-// the choice to llama.cpp when layers are offloaded to a GPU.
+// Auto is our policy, not llama.cpp's: on the CPU the flash-attention kernel
+// is faster for prompts and shallow batches but slower for deep single
+// streams, so Auto measures this model's attention at load and picks the
+// faster (flash_attention_probe.hpp); a quantized V cache requires it; where
+// layers are offloaded to a GPU the choice is llama.cpp's.
 enum class FlashAttention : std::uint8_t { Auto, Enabled, Disabled };
 
 enum class PoolingType : std::uint8_t { Unspecified, None, Mean, Cls, Last, Rank };

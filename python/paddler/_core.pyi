@@ -664,6 +664,9 @@ class Engine:
     def slots(self) -> int: ...
 
     @property
+    def flash_attention_summary(self) -> str: ...
+
+    @property
     def slot_context_size(self) -> int: ...
 
     @property

@@ -36,8 +36,9 @@ class ThreadWait(enum.StrEnum):
 
 
 class FlashAttention(enum.StrEnum):
-    # On a GPU, llama.cpp decides; on the CPU, off unless a quantized V cache
-    # needs it (its CPU kernel slows decoding down as the context grows).
+    # On a GPU, llama.cpp decides; on the CPU, on where a quantized V cache
+    # needs it, else whichever a short measurement of the model's attention at
+    # load finds faster for these slots (csrc/core/flash_attention_probe.hpp).
     AUTO = "auto"
     ENABLED = "enabled"
     DISABLED = "disabled"

@@ -259,6 +259,11 @@ class InferenceEngine:
         return self._native.slot_context_size
 
     @property
+    def flash_attention_summary(self) -> str:
+        """How flash attention was chosen at load (on the CPU, from a short measurement), in words."""
+        return self._native.flash_attention_summary
+
+    @property
     def multimodal(self) -> bool:
         """Whether image_url parts are served (a multimodal projection is loaded)."""
         return self._native.multimodal

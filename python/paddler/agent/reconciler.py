@@ -345,6 +345,7 @@ class Reconciler:
             if projection is not None and "multimodal projection" in str(error):
                 raise _Retry(issue("MultimodalProjectionCannotBeLoaded", f"{projection}: {error}")) from error
             raise _Retry(issue("ModelCannotBeLoaded", f"{resolved}: {error}")) from error
+        logger.info("%s", engine.flash_attention_summary)
         template_problem = engine.chat_template_error()
         if override is not None and template_problem is not None:
             # The operator's template is wrong: nothing to retry until they fix it.
