@@ -291,13 +291,20 @@ def peak_rss_mib(pid: int) -> float:
 
 
 def report(ours: Figures, theirs: Figures) -> tuple[float, float]:
+    """Min / median / max of each side across rounds (a user sees the spread, not
+    the best run) and the ratio of the medians."""
+
+    def spread(values: list[float]) -> str:
+        return f"{min(values):>7.1f}{statistics.median(values):>8.1f}{max(values):>8.1f}"
+
     def row(name: str, a: list[float], b: list[float], unit: str, higher_is_better: bool = True) -> float:
         ma, mb = statistics.median(a), statistics.median(b)
         ratio = ma / mb if higher_is_better else mb / ma
-        print(f"{name:<28}{ma:>12.1f}{mb:>14.1f}  {unit:<8}{ratio:>7.3f}x")
+        print(f"{name:<28}{spread(a)}  {spread(b)}  {unit:<6}{ratio:>7.3f}x")
         return ratio
 
-    print(f"\n{'':<28}{'paddler':>12}{'llama-server':>14}  {'unit':<8}{'ratio':>8}")
+    print(f"\n{'':<28}{'paddler':^23}  {'llama-server':^23}")
+    print(f"{'':<28}{'min':>7}{'median':>8}{'max':>8}  {'min':>7}{'median':>8}{'max':>8}  {'unit':<6}{'ratio':>8}")
     single = row("single-stream decode", ours.single_decode, theirs.single_decode, "tok/s")
     row(
         "time to first token",
@@ -309,8 +316,8 @@ def report(ours: Figures, theirs: Figures) -> tuple[float, float]:
     row("aggregate, 4 concurrent", ours.aggregate[4], theirs.aggregate[4], "tok/s")
     aggregate = row("aggregate, 16 concurrent", ours.aggregate[16], theirs.aggregate[16], "tok/s")
     row("aggregate, 16, long prompts", ours.aggregate_long, theirs.aggregate_long, "tok/s")
-    print(f"{'peak RSS':<28}{ours.peak_rss_mib:>12.0f}{theirs.peak_rss_mib:>14.0f}  MiB")
-    print("(ratios: ours over theirs; for time to first token, theirs over ours, so > 1 is better)")
+    print(f"{'peak RSS':<28}{ours.peak_rss_mib:>23.0f}  {theirs.peak_rss_mib:>23.0f}  MiB")
+    print("(ratios: medians, ours over theirs; for time to first token, theirs over ours, so > 1 is better)")
     return single, aggregate
 
 

@@ -8,6 +8,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include <unistd.h>
+
 #include "ggml-cpu.h"
 #include "ggml.h"
 #include "llama.h"
@@ -25,10 +27,12 @@ constexpr std::int64_t kDepthCap = 4096;
 constexpr std::int64_t kPromptBatchCap = 128;
 // Runs per measured point: at least kMinRuns, then more while under the budget.
 constexpr int kMinRuns = 4;
-constexpr int kRuns = 12;
+constexpr int kRuns = 8;
 constexpr double kBudgetPerPoint = 0.05;
-// Larger than the last-level cache of the CPUs we serve on.
-constexpr std::size_t kEvictionBytes = std::size_t{256} << 20;
+// Written over before each timed run: twice the last-level cache, 64 MB where
+// the system does not say, never past 256 MB.
+constexpr std::size_t kEvictionDefaultBytes = std::size_t{64} << 20;
+constexpr std::size_t kEvictionMaxBytes = std::size_t{256} << 20;
 // How much slower flash attention may measure and still be chosen (see the tie rule below).
 constexpr double kTieMargin = 1.1;
 // llama.cpp attends over the used cells rounded up to this (llama_kv_cache::get_n_kv).
@@ -184,12 +188,19 @@ class AttentionGraph {
 // before every run.
 class Eviction {
   public:
-    Eviction() : buffer_(kEvictionBytes / sizeof(std::uint64_t), 0) {}
+    Eviction() : buffer_(eviction_bytes() / sizeof(std::uint64_t), 0) {}
     void evict() {
         for (std::size_t i = 0; i < buffer_.size(); i += 8) buffer_[i] += i;
     }
 
   private:
+    // Twice the last-level cache where the system says its size, within bounds.
+    static std::size_t eviction_bytes() {
+        const long reported = sysconf(_SC_LEVEL3_CACHE_SIZE);
+        const std::size_t cache = reported > 0 ? static_cast<std::size_t>(reported) : kEvictionDefaultBytes / 2;
+        return std::clamp<std::size_t>(cache * 2, kEvictionDefaultBytes / 4, kEvictionMaxBytes);
+    }
+
     std::vector<std::uint64_t> buffer_;
 };
 
@@ -241,25 +252,29 @@ FlashAttentionProbe probe_flash_attention(const llama_model* model, std::uint32_
     std::unique_ptr<ggml_threadpool, ThreadpoolDeleter> pool(ggml_threadpool_new(&pool_params));
     if (!pool) throw std::runtime_error("cannot start the flash attention probe's threads");
 
-    // A slot's life: a prompt filling the first half of its context, prefilled
-    // in batches (timed in the middle of that half), then generated tokens
-    // filling the second half, decoded with every slot busy (timed at the
-    // middles of its quarters). The depths a token meets are where it lands
-    // plus, on average, half of llama.cpp's cell padding past it.
+    // A slot's life: its context filled by conversation turns, where prompt
+    // tokens outnumber generated ones three to one (each turn resends the
+    // history; chat traffic reads far more than it writes). Both kinds meet
+    // every depth: prompt batches are timed in the middle of the context,
+    // decode steps with every slot busy at a quarter and three quarters. The
+    // depths a token meets are where it lands plus, on average, half of
+    // llama.cpp's cell padding past it.
     const std::int64_t half_padding = kCellPadding / 2;
     const PairSeconds prompt_batch_seconds =
-        time_both(heads, 1, prompt_batch_tokens, context / 4 + half_padding, context, threads, pool.get());
+        time_both(heads, 1, prompt_batch_tokens, context / 2 + half_padding, context, threads, pool.get());
     PairSeconds step_seconds;
-    for (const std::int64_t eighths : {5, 7}) {
+    for (const std::int64_t quarters : {1, 3}) {
         const PairSeconds step =
-            time_both(heads, streams, 1, context * eighths / 8 + half_padding, context, threads, pool.get());
+            time_both(heads, streams, 1, context * quarters / 4 + half_padding, context, threads, pool.get());
         step_seconds.with += step.with / 2.0;
         step_seconds.without += step.without / 2.0;
     }
+    const double prompt_tokens = static_cast<double>(context) * 3.0 / 4.0;
+    const double generated_tokens = static_cast<double>(context) - prompt_tokens;
     auto life = [&](double prompt_batch, double step) {
-        const double prompt = prompt_batch * static_cast<double>(context / 2) / static_cast<double>(prompt_batch_tokens);
+        const double prompt = prompt_batch * prompt_tokens / static_cast<double>(prompt_batch_tokens);
         // One step advances every slot by a token.
-        const double generation = step / static_cast<double>(streams) * static_cast<double>(context / 2);
+        const double generation = step / static_cast<double>(streams) * generated_tokens;
         return (prompt + generation) * static_cast<double>(heads.layers);
     };
 

@@ -11,12 +11,12 @@
 // fixed for a context's life (it decides the KV cache's layout).
 //
 // The probe times one layer's attention both ways with the model's head
-// shapes on the engine's thread count: a prompt batch (n_ubatch tokens) and a
-// decode step of every slot, at depths spread through a slot's context, and
-// weighs them as a slot's life of half prompt, half generated tokens. Only
-// the attention differs between the two graphs llama.cpp builds, so this
-// part decides. It takes well under a second for the model sizes a CPU
-// serves; large depths are sampled at a cap and scaled linearly.
+// shapes on the engine's thread count, a prompt batch and a decode step of
+// every slot at depths spread through a slot's context, and weighs them as a
+// slot's life of three prompt tokens to one generated. Only the attention
+// differs between the two graphs llama.cpp builds, so this part decides. It
+// takes about a second at load for the model sizes a CPU serves; large
+// depths are sampled at a cap and scaled linearly.
 #pragma once
 
 #include <cstdint>
