@@ -173,6 +173,7 @@ async def paddler_cluster(
     slots: int = SLOTS,
     threads: int = THREADS,
     balancer_flags: tuple[str, ...] = (),
+    agent_flags: tuple[str, ...] = (),
 ) -> AsyncIterator[tuple[str, int]]:
     """The balancer and its agents as processes; yields the OpenAI URL and the first agent's pid."""
     management, inference, openai = free_port(), free_port(), free_port()
@@ -204,7 +205,7 @@ async def paddler_cluster(
                 name = "bench" if agents == 1 else f"bench-{index + 1}"
                 started.append(await asyncio.create_subprocess_exec(
                     sys.executable, "-m", "paddler", "agent", "--management-addr", f"127.0.0.1:{management}",
-                    "--slots", str(slots), "--threads", str(threads), "--name", name,
+                    "--slots", str(slots), "--threads", str(threads), "--name", name, *agent_flags,
                     stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
                 ))  # fmt: skip
             for _ in range(600):

@@ -304,7 +304,8 @@ def report(ours: Figures, theirs: Figures) -> tuple[float, float]:
         return ratio
 
     print(f"\n{'':<28}{'paddler':^23}  {'llama-server':^23}")
-    print(f"{'':<28}{'min':>7}{'median':>8}{'max':>8}  {'min':>7}{'median':>8}{'max':>8}  {'unit':<6}{'ratio':>8}")
+    columns = f"{'min':>7}{'median':>8}{'max':>8}"
+    print(f"{'':<28}{columns}  {columns}  {'unit':<6}{'ratio':>8}")
     single = row("single-stream decode", ours.single_decode, theirs.single_decode, "tok/s")
     row(
         "time to first token",
