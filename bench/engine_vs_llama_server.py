@@ -17,7 +17,7 @@ drifts; medians are reported:
 Ends with one line: single_stream_ratio=X aggregate_ratio=Y (ours / theirs,
 aggregate at 16 concurrent).
 
-    python bench/engine_vs_llama_server.py [--rounds 2] [--gpu-layers -1]
+    python bench/engine_vs_llama_server.py [--rounds 2] [--gpu-layers -1] [--flash-attention enabled]
 """
 
 from __future__ import annotations
