@@ -10,15 +10,16 @@
 
 #include "common.h"
 #include "embedding_runner.hpp"
+#include "flash_attention_probe.hpp"
 #include "image_encoder.hpp"
 #include "llama.h"
-#include "flash_attention_probe.hpp"
 #include "llama_log.hpp"
 #include "multimodal_projector.hpp"
 #include "request_preparation.hpp"
 #include "sampling.h"
 #include "slot_table.hpp"
 #include "text_stream.hpp"
+#include "thread_name.hpp"
 
 namespace paddler {
 
@@ -1015,6 +1016,7 @@ class EngineLoop {
 };
 
 void Engine::run() {
+    name_this_thread("paddler-engine");
     EngineLoop loop(*this);
     loop.run();
 }

@@ -5,6 +5,8 @@
 #include <exception>
 #include <utility>
 
+#include "thread_name.hpp"
+
 #ifdef __linux__
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -65,6 +67,7 @@ void lower_priority_of_this_thread() {
 }  // namespace
 
 void ImageEncoder::run() {
+    name_this_thread("paddler-encoder");
     lower_priority_of_this_thread();
     while (true) {
         EncodeJob job;
