@@ -22,6 +22,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import IO
 
 import httpx
 import orjson
@@ -139,13 +140,18 @@ async def llama_server(
         await wait_healthy(f"http://127.0.0.1:{port}/health")
         yield f"http://127.0.0.1:{port}", process.pid
     except Exception:
-        log.seek(0)
-        tail = log.read().decode(errors="replace").splitlines()[-20:]
-        print(f"llama-server (exit status {process.returncode}):", *tail, sep="\n  ", file=sys.stderr)
+        print_log_tail("llama-server", process, log)
         raise
     finally:
         await stop_processes(process)
         log.close()
+
+
+def print_log_tail(name: str, process: asyncio.subprocess.Process, log: IO[bytes]) -> None:
+    """Shows why a peer failed under a benchmark: its exit status and its log's last lines."""
+    log.seek(0)
+    tail = log.read().decode(errors="replace").splitlines()[-20:]
+    print(f"{name} (exit status {process.returncode}):", *tail, sep="\n  ", file=sys.stderr)
 
 
 async def stop_processes(*processes: asyncio.subprocess.Process | None, grace_s: float = 30) -> None:

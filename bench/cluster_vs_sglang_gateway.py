@@ -38,7 +38,13 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from balancer_vs_llama_server import llama_server, openai_stream, paddler_cluster, stop_processes
+from balancer_vs_llama_server import (
+    llama_server,
+    openai_stream,
+    paddler_cluster,
+    print_log_tail,
+    stop_processes,
+)
 from engine_vs_llama_server import OFFLOAD, Figures, Stream, aggregate_rate, free_port
 from llama_cpp_peers import build_peers
 from paddler.bundled_model import smollm2_path
@@ -81,9 +87,7 @@ async def sglang_gateway(binary: str, worker_urls: list[str], policy: str) -> As
         await wait_workers_ready(url, len(worker_urls))
         yield url
     except Exception:
-        log.seek(0)
-        tail = log.read().decode(errors="replace").splitlines()[-20:]
-        print(f"smg (exit status {process.returncode}):", *tail, sep="\n  ", file=sys.stderr)
+        print_log_tail("smg", process, log)
         raise
     finally:
         await stop_processes(process)

@@ -39,36 +39,33 @@ ggml_type to_ggml(KvCacheType type) {
     return GGML_TYPE_F16;
 }
 
+struct FlashAttentionChoice {
+    llama_flash_attn_type type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
+    std::string summary;  // in words, for the agent's log
+};
+
 // The setting asked for, or for Auto: llama.cpp's own choice where layers are
 // offloaded to a GPU; on the CPU, on where a quantized V cache requires it,
 // else what a short measurement of this model's attention says (see
 // flash_attention_probe.hpp for why it is measured).
-FlashAttentionProbe choose_flash_attention(const EngineParams& params, const llama_model* model, std::int32_t threads) {
-    FlashAttentionProbe choice;
+FlashAttentionChoice choose_flash_attention(const EngineParams& params, const llama_model* model,
+                                            std::int32_t threads) {
     switch (params.flash_attention) {
-        case FlashAttention::Enabled: choice.enable = true; choice.summary = "flash attention on, as configured"; return choice;
-        case FlashAttention::Disabled: choice.summary = "flash attention off, as configured"; return choice;
+        case FlashAttention::Enabled: return {LLAMA_FLASH_ATTN_TYPE_ENABLED, "flash attention on, as configured"};
+        case FlashAttention::Disabled: return {LLAMA_FLASH_ATTN_TYPE_DISABLED, "flash attention off, as configured"};
         case FlashAttention::Auto: break;
     }
     if (params.n_gpu_layers != 0 && llama_supports_gpu_offload()) {
-        choice.summary = "flash attention left to llama.cpp (layers offloaded)";
-        return choice;
+        return {LLAMA_FLASH_ATTN_TYPE_AUTO, "flash attention left to llama.cpp (layers offloaded)"};
     }
     const bool quantized_v = params.v_cache_type != KvCacheType::F32 && params.v_cache_type != KvCacheType::F16 &&
                              params.v_cache_type != KvCacheType::BF16;
     if (quantized_v) {
-        choice.enable = true;
-        choice.summary = "flash attention on: a quantized V cache requires it";
-        return choice;
+        return {LLAMA_FLASH_ATTN_TYPE_ENABLED, "flash attention on: a quantized V cache requires it"};
     }
-    return probe_flash_attention(model, params.slots, params.context_size, params.n_ubatch, threads);
-}
-
-llama_flash_attn_type flash_attention_type(const EngineParams& params, const FlashAttentionProbe& choice) {
-    if (params.flash_attention == FlashAttention::Auto && params.n_gpu_layers != 0 && llama_supports_gpu_offload()) {
-        return LLAMA_FLASH_ATTN_TYPE_AUTO;
-    }
-    return choice.enable ? LLAMA_FLASH_ATTN_TYPE_ENABLED : LLAMA_FLASH_ATTN_TYPE_DISABLED;
+    const FlashAttentionProbe probe =
+        probe_flash_attention(model, params.slots, params.context_size, params.n_ubatch, threads);
+    return {probe.enable ? LLAMA_FLASH_ATTN_TYPE_ENABLED : LLAMA_FLASH_ATTN_TYPE_DISABLED, probe.summary};
 }
 
 void validate(const EngineParams& params) {
@@ -173,9 +170,9 @@ Engine::Engine(const std::string& model_path, const EngineParams& params) : para
     ctx_params.n_seq_max = params_.slots;
     ctx_params.n_threads = threads;
     ctx_params.n_threads_batch = params_.threads_batch > 0 ? params_.threads_batch : threads;
-    const FlashAttentionProbe flash = choose_flash_attention(params_, model_, ctx_params.n_threads_batch);
+    const FlashAttentionChoice flash = choose_flash_attention(params_, model_, ctx_params.n_threads_batch);
     flash_attention_summary_ = flash.summary;
-    ctx_params.flash_attn_type = flash_attention_type(params_, flash);
+    ctx_params.flash_attn_type = flash.type;
     ctx_params.type_k = to_ggml(params_.k_cache_type);
     ctx_params.type_v = to_ggml(params_.v_cache_type);
     // One KV stream per slot: each conversation gets context_size cells of
