@@ -25,6 +25,8 @@ constexpr std::int64_t kDepthCap = 4096;
 // Tokens of the prompt batch timed; a full 512-token ubatch would need a
 // score matrix of hundreds of MB for a large model's heads.
 constexpr std::int64_t kPromptBatchCap = 128;
+// Slots timed in a decode step.
+constexpr std::int64_t kStreamCap = 8;
 // Runs per measured point: at least kMinRuns, then more while under the budget.
 constexpr int kMinRuns = 4;
 constexpr int kRuns = 8;
@@ -244,7 +246,9 @@ FlashAttentionProbe probe_flash_attention(const llama_model* model, std::uint32_
                                           std::uint32_t n_ubatch, std::int32_t threads) {
     const Heads heads = heads_of(model);
     const auto context = static_cast<std::int64_t>(std::max<std::uint32_t>(context_size, 8));
-    const auto streams = static_cast<std::int64_t>(std::max<std::uint32_t>(slots, 1));
+    // A decode step costs each slot its own attention, so a few slots stand for
+    // many: 64 slots of a large model would need GBs of probe buffers.
+    const auto sampled_streams = std::min<std::int64_t>(std::max<std::uint32_t>(slots, 1), kStreamCap);
     const std::int64_t prompt_batch_tokens =
         std::clamp<std::int64_t>(static_cast<std::int64_t>(n_ubatch), 1, std::min(kPromptBatchCap, context / 2));
 
@@ -265,7 +269,7 @@ FlashAttentionProbe probe_flash_attention(const llama_model* model, std::uint32_
     PairSeconds step_seconds;
     for (const std::int64_t quarters : {1, 3}) {
         const PairSeconds step =
-            time_both(heads, streams, 1, context * quarters / 4 + half_padding, context, threads, pool.get());
+            time_both(heads, sampled_streams, 1, context * quarters / 4 + half_padding, context, threads, pool.get());
         step_seconds.with += step.with / 2.0;
         step_seconds.without += step.without / 2.0;
     }
@@ -273,8 +277,8 @@ FlashAttentionProbe probe_flash_attention(const llama_model* model, std::uint32_
     const double generated_tokens = static_cast<double>(context) - prompt_tokens;
     auto life = [&](double prompt_batch, double step) {
         const double prompt = prompt_batch * prompt_tokens / static_cast<double>(prompt_batch_tokens);
-        // One step advances every slot by a token.
-        const double generation = step / static_cast<double>(streams) * generated_tokens;
+        // One step advances every sampled slot by a token.
+        const double generation = step / static_cast<double>(sampled_streams) * generated_tokens;
         return (prompt + generation) * static_cast<double>(heads.layers);
     };
 
