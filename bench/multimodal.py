@@ -3,8 +3,8 @@
 Both sides serve SmolLM2 with the same projection, a random-weight projector made by
 tests/random_projector.py (llama-server gets it as `--mmproj`): `--encoder small` (the default) is
 a LLaVA style one whose encoder costs next to nothing, so an image is mostly its 64 image tokens to
-decode; `--encoder large` a Gemma 3 style one whose ViT over 1024 patches costs many times the
-decoding of its 16 image tokens, as a real vision encoder costs far more than a small model's
+decode; `--encoder large` a Gemma 3 style one whose ViT over 1024 patches (F16 matrices, as converted
+projectors ship them) costs many times the decoding of its 16 image tokens, as a real vision encoder costs far more than a small model's
 decoding. Both:
 4 slots of 2048 tokens, 2 threads, temperature 0, `ignore_eos`, and the same client: OpenAI
 `/v1/chat/completions` with `stream: true`, images as base64 `data:` URLs in `image_url` parts.
@@ -69,6 +69,8 @@ ENCODERS: dict[str, dict[str, int]] = {
         "pooled_by": 8,
     },
 }
+# Converted projectors ship their matrices in F16; the small one keeps the tests' F32.
+MATRICES_IN_F16 = {"small": False, "large": True}
 
 
 def text_messages(worker: int, turn: int) -> list[dict[str, Any]]:
@@ -268,7 +270,11 @@ async def alternate_rounds(
 @contextlib.asynccontextmanager
 async def projection_file(encoder: str) -> AsyncIterator[Path]:
     with tempfile.TemporaryDirectory(prefix="paddler-mmproj-") as folder:
-        yield write_random_projector(Path(folder) / f"random-mmproj-{encoder}.gguf", **ENCODERS[encoder])
+        yield write_random_projector(
+            Path(folder) / f"random-mmproj-{encoder}.gguf",
+            **ENCODERS[encoder],
+            matrices_in_f16=MATRICES_IN_F16[encoder],
+        )
 
 
 async def main() -> int:

@@ -40,12 +40,15 @@ def write_random_projector(
     vision_feed_forward: int = _VISION_FEED_FORWARD,
     vision_blocks: int = _VISION_BLOCKS,
     pooled_by: int = 0,
+    matrices_in_f16: bool = False,
 ) -> Path:
     """The default is small and fast; a larger ViT makes an encoder that takes its time.
 
     `pooled_by` > 0 writes a Gemma 3 style projector instead: the ViT's patches are averaged in
     squares of `pooled_by` x `pooled_by` into few image tokens (an encoder much slower than the
     decoding of its output), and its image tokens attend to each other both ways (non-causal).
+    `matrices_in_f16` stores the ViT's matrices in F16, as converted projectors ship them (norms
+    and biases stay F32); the default F32 keeps the tests' outputs as they were.
     """
     rng = np.random.default_rng(seed)
     patches = (image_size // patch_size) ** 2
@@ -54,6 +57,10 @@ def write_random_projector(
         # numpy (rows, columns) is ggml's ne = [columns, rows]: columns in, rows out.
         scale = std if std is not None else 1.0 / np.sqrt(columns)
         return (rng.standard_normal((rows, columns)) * scale).astype(np.float32)
+
+    def matrix(rows: int, columns: int) -> np.ndarray:
+        weights = dense(rows, columns)
+        return weights.astype(np.float16) if matrices_in_f16 else weights
 
     writer = gguf.GGUFWriter(str(path), "clip")
     writer.add_string("general.name", "paddler random test projector")
@@ -86,11 +93,11 @@ def write_random_projector(
             writer.add_tensor(f"{prefix}.{norm}.weight", ones)
             writer.add_tensor(f"{prefix}.{norm}.bias", zeros)
         for projection in ("attn_q", "attn_k", "attn_v", "attn_out"):
-            writer.add_tensor(f"{prefix}.{projection}.weight", dense(vision_embedding, vision_embedding))
+            writer.add_tensor(f"{prefix}.{projection}.weight", matrix(vision_embedding, vision_embedding))
             writer.add_tensor(f"{prefix}.{projection}.bias", zeros)
-        writer.add_tensor(f"{prefix}.ffn_up.weight", dense(vision_feed_forward, vision_embedding))
+        writer.add_tensor(f"{prefix}.ffn_up.weight", matrix(vision_feed_forward, vision_embedding))
         writer.add_tensor(f"{prefix}.ffn_up.bias", np.zeros(vision_feed_forward, dtype=np.float32))
-        writer.add_tensor(f"{prefix}.ffn_down.weight", dense(vision_embedding, vision_feed_forward))
+        writer.add_tensor(f"{prefix}.ffn_down.weight", matrix(vision_embedding, vision_feed_forward))
         writer.add_tensor(f"{prefix}.ffn_down.bias", zeros)
     if pooled_by:
         writer.add_tensor("mm.soft_emb_norm.weight", ones)

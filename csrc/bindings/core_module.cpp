@@ -225,6 +225,8 @@ NB_MODULE(_core, m) {
         .def_ro("slots_processing", &EngineStatus::slots_processing)
         .def_ro("requests_waiting", &EngineStatus::requests_waiting)
         .def_ro("steps", &EngineStatus::steps)
+        .def_ro("images_encoded_alone", &EngineStatus::images_encoded_alone)
+        .def_ro("images_encoded_beside", &EngineStatus::images_encoded_beside)
         .def_ro("slots", &EngineStatus::slots);
 
     nb::enum_<DeviceKind>(m, "DeviceKind")

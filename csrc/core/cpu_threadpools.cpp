@@ -46,4 +46,9 @@ void CpuThreadpools::attach(llama_context* context) const {
     llama_attach_threadpool(context, threadpool_, threadpool_batch_);
 }
 
+void CpuThreadpools::pause() const {
+    ggml_threadpool_pause(threadpool_);
+    if (threadpool_batch_ != nullptr) ggml_threadpool_pause(threadpool_batch_);
+}
+
 }  // namespace paddler

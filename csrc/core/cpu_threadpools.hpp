@@ -29,6 +29,11 @@ class CpuThreadpools {
 
     // The context must be freed before this object is.
     void attach(llama_context* context) const;
+    // Puts the idle threads to sleep now instead of after their polling:
+    // for when the cores go to other work (an image's encode) and the next
+    // graph is not coming soon. The next graph wakes them (ggml resumes a
+    // paused pool when it computes on it). Engine thread only, between graphs.
+    void pause() const;
 
   private:
     ggml_threadpool* threadpool_ = nullptr;

@@ -1,6 +1,7 @@
 #include "engine.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <deque>
 #include <exception>
@@ -11,6 +12,7 @@
 #include "common.h"
 #include "embedding_runner.hpp"
 #include "flash_attention_probe.hpp"
+#include "encode_policy.hpp"
 #include "image_encoder.hpp"
 #include "llama.h"
 #include "llama_log.hpp"
@@ -202,11 +204,9 @@ Engine::Engine(const std::string& model_path, const EngineParams& params) : para
         try {
             // On the model's backend: the GPU when the model's layers are offloaded.
             const bool use_gpu = params_.n_gpu_layers != 0 && llama_supports_gpu_offload();
-            // The encoder runs beside the decode threads: it gets the cores
-            // they leave, at least one (image_encoder.hpp says why).
-            const auto cores = static_cast<std::int32_t>(std::thread::hardware_concurrency());
-            const std::int32_t encoder_threads = std::max(1, cores - ctx_params.n_threads_batch);
-            projector_ = std::make_unique<MultimodalProjector>(path, model_, use_gpu, encoder_threads);
+            // As many threads as a prompt batch: most encodes run while
+            // decoding pauses for them (encode_policy.hpp says when).
+            projector_ = std::make_unique<MultimodalProjector>(path, model_, use_gpu, ctx_params.n_threads_batch);
         } catch (const std::runtime_error& error) {
             throw ModelLoadError(error.what());
         }
@@ -441,13 +441,25 @@ class EngineLoop {
             }
             bool idle = false;
             try {
-                build_batch();
-                const bool image_decoded = decode_image();
+                build_batch(true);
+                const std::int32_t step_tokens = batch_.n_tokens + image_tokens_this_step();
+                if (schedule_encode(step_tokens > 0)) {
+                    // Decoding pauses while the encoder has the cores.
+                    publish();
+                    engine_.command_wake_.wait(seen, std::memory_order_acquire);
+                    continue;
+                }
                 // Every busy slot waits for its next image's encoding.
-                idle = !image_decoded && batch_.n_tokens == 0;
-                if (!idle) steps_ += 1;
-                if (decode_batch()) {
-                    sample_and_emit();
+                idle = step_tokens == 0;
+                if (!idle) {
+                    steps_ += 1;
+                    const auto began = std::chrono::steady_clock::now();
+                    decode_image();
+                    if (decode_batch()) {
+                        sample_and_emit();
+                    }
+                    policy_.stepped(step_tokens,
+                                    std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
                 }
             } catch (const std::exception& error) {
                 // Last resort: whatever escaped ends the requests of this
@@ -499,10 +511,8 @@ class EngineLoop {
     void take_encoded_images() {
         if (!engine_.encoder_) return;
         for (auto& done : engine_.encoder_->take_finished()) {
-            ActiveRequest* owner = nullptr;
-            for (auto& active : active_) {
-                if (active && active->request.id == done.request_id) owner = &*active;
-            }
+            if (done.error.empty()) policy_.encoded(done.tokens, done.seconds);
+            ActiveRequest* owner = owner_of(done.request_id);
             if (owner == nullptr) continue;
             const auto& image = owner->request.images[done.image];
             const std::size_t expected =
@@ -514,6 +524,45 @@ class EngineLoop {
             }
             owner->encoded[done.image] = std::move(done.embeddings);
         }
+    }
+
+    ActiveRequest* owner_of(RequestId id) {
+        for (auto& active : active_) {
+            if (active && active->request.id == id) return &*active;
+        }
+        return nullptr;
+    }
+
+    // Starts the next queued encode when the policy says so. Returns whether
+    // an encode runs alone now: then no decode step runs until it is done
+    // (unless its request ended meanwhile).
+    bool schedule_encode(bool step_has_work) {
+        ImageEncoder* encoder = engine_.encoder_.get();
+        if (encoder == nullptr) return false;
+        if (const auto running = encoder->running()) {
+            return encoding_alone_ && owner_of(*running) != nullptr;
+        }
+        const EncodeJob* next = encoder->next();
+        if (next == nullptr) return false;
+        switch (policy_.decide(next->tokens, step_has_work)) {
+            case EncodeDecision::Wait:
+                return false;
+            case EncodeDecision::StartAlone:
+                policy_.started_alone();
+                encoding_alone_ = true;
+                images_encoded_alone_ += 1;
+                // The decode threads would poll for their next graph for
+                // a while, on the cores the encode needs.
+                engine_.threadpools_->pause();
+                encoder->start_next(true);
+                return true;
+            case EncodeDecision::StartBeside:
+                encoding_alone_ = false;
+                images_encoded_beside_ += 1;
+                encoder->start_next(false);
+                return false;
+        }
+        return false;
     }
 
     // --- 2. admit ------------------------------------------------------------
@@ -566,7 +615,8 @@ class EngineLoop {
             active.next_image += 1;
         }
         for (std::size_t i = active.next_image; i < images.size(); ++i) {
-            engine_.encoder_->submit(EncodeJob{active.request.id, i, images[i].chunk});
+            engine_.encoder_->submit(
+                EncodeJob{active.request.id, i, static_cast<std::int32_t>(images[i].n_tokens), images[i].chunk});
         }
         if (active.request.max_tokens == 0) {
             finish(active, FinishReason::MaxTokens);
@@ -574,7 +624,9 @@ class EngineLoop {
     }
 
     // --- 3. batch --------------------------------------------------------------
-    void build_batch() {
+    // `with_image`: whether an image may go in (not when the step's image
+    // was decoded already and the batch is built again).
+    void build_batch(bool with_image) {
         batch_clear(batch_);
         for (auto& active : active_) {
             if (!active) continue;
@@ -602,6 +654,7 @@ class EngineLoop {
         image_slot_.reset();
         auto capacity = static_cast<std::int32_t>(engine_.params_.n_batch);
         for (const auto slot : admission_order_) {
+            if (!with_image) break;
             auto& active = active_[slot];
             if (!active || active->state != SlotState::Prefilling) continue;
             const auto& images = active->request.images;
@@ -621,13 +674,21 @@ class EngineLoop {
             if (room <= 0) break;
             const auto& prompt = active->request.prompt_tokens;
             const auto& images = active->request.images;
-            // Text up to the next image; the image goes in by itself.
-            const std::size_t end = active->next_image < images.size() ? images[active->next_image].start : prompt.size();
-            const std::size_t remaining = end - active->prefilled;
+            // Text up to the next image; the image goes in by itself. The
+            // slot whose image goes in this step (decoded before the token
+            // batch) continues with the text after it.
+            std::size_t from = active->prefilled;
+            std::size_t next_image = active->next_image;
+            if (image_slot_ == slot) {
+                from = images[next_image].start + images[next_image].n_tokens;
+                next_image += 1;
+            }
+            const std::size_t end = next_image < images.size() ? images[next_image].start : prompt.size();
+            const std::size_t remaining = end - from;
             if (remaining == 0) continue;
             const std::size_t take = std::min<std::size_t>(remaining, static_cast<std::size_t>(room));
             for (std::size_t i = 0; i < take; ++i) {
-                const std::size_t position = active->prefilled + i;
+                const std::size_t position = from + i;
                 const bool last = position + 1 == prompt.size();
                 if (last) active->logits_index = batch_.n_tokens;
                 batch_add(batch_, prompt[position], static_cast<llama_pos>(position), static_cast<llama_seq_id>(slot),
@@ -635,6 +696,12 @@ class EngineLoop {
             }
             active->batch_tokens = take;
         }
+    }
+
+    std::int32_t image_tokens_this_step() const {
+        if (!image_slot_) return 0;
+        const auto& active = *active_[*image_slot_];
+        return static_cast<std::int32_t>(active.request.images[active.next_image].n_tokens);
     }
 
     // --- 4. decode ---------------------------------------------------------------
@@ -645,6 +712,14 @@ class EngineLoop {
         if (!image_slot_) return false;
         const std::uint32_t slot = *image_slot_;
         image_slot_.reset();
+        // The request failed: the text after its image leaves the batch.
+        struct RebuildOnFailure {
+            EngineLoop& loop;
+            std::uint32_t slot;
+            ~RebuildOnFailure() {
+                if (!loop.active_[slot]) loop.build_batch(false);
+            }
+        } rebuild{*this, slot};
         auto& active = *active_[slot];
         const auto& image = active.request.images[active.next_image];
         std::vector<float>& embeddings = *active.encoded[active.next_image];
@@ -707,7 +782,7 @@ class EngineLoop {
                 fail(*victim, ErrorKind::KvCacheFull,
                      "the KV cache has no room for this request (context " +
                          std::to_string(engine_.slot_context_size_) + " tokens per slot)");
-                build_batch();
+                build_batch(false);
                 continue;
             }
             // Aborted or fatal: part of the batch may be in the cache, so
@@ -976,6 +1051,8 @@ class EngineLoop {
         status.slots_total = slots_.size();
         status.requests_waiting = static_cast<std::uint32_t>(waiting_.size());
         status.steps = steps_;
+        status.images_encoded_alone = images_encoded_alone_;
+        status.images_encoded_beside = images_encoded_beside_;
         for (std::uint32_t i = 0; i < slots_.size(); ++i) {
             SlotStatus slot{i, SlotState::Idle, std::nullopt, static_cast<std::uint32_t>(slots_.cached(i).size())};
             if (active_[i]) {
@@ -1009,6 +1086,10 @@ class EngineLoop {
     std::vector<bool> is_eog_;
     std::uint64_t steps_ = 0;
     std::optional<std::uint32_t> image_slot_;  // the slot whose image goes in this step
+    EncodePolicy policy_{engine_.params_.n_batch};
+    bool encoding_alone_ = false;  // whether the encode running now pauses decoding
+    std::uint64_t images_encoded_alone_ = 0;
+    std::uint64_t images_encoded_beside_ = 0;
     llama_batch batch_;
 };
 

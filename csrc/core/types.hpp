@@ -217,6 +217,10 @@ struct EngineStatus {
     std::uint32_t slots_processing = 0;
     std::uint32_t requests_waiting = 0;  // submitted, not yet in a slot
     std::uint64_t steps = 0;             // decode steps run since the engine started
+    // Images encoded while decoding paused for them, and beside decoding
+    // (encode_policy.hpp says which and why).
+    std::uint64_t images_encoded_alone = 0;
+    std::uint64_t images_encoded_beside = 0;
     std::vector<SlotStatus> slots;
 };
 

@@ -79,10 +79,10 @@ async def image_engine(random_projector: Path) -> AsyncIterator[InferenceEngine]
 
 
 @pytest.fixture(scope="session")
-async def slow_image_engine(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[InferenceEngine]:
-    """SmolLM2 with a projector whose encoder takes seconds on a CPU (a ViT over 1024 patches)
+def slow_projector(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A projector whose encoder takes a good part of a second on a CPU (a ViT over 1024 patches)
     for 16 image tokens that decode in a moment: what happens while an image is encoded shows."""
-    projector = write_random_projector(
+    return write_random_projector(
         tmp_path_factory.mktemp("slow-projector") / "slow-mmproj.gguf",
         image_size=448,
         patch_size=14,
@@ -91,10 +91,30 @@ async def slow_image_engine(tmp_path_factory: pytest.TempPathFactory) -> AsyncIt
         vision_blocks=4,
         pooled_by=8,
     )
+
+
+@pytest.fixture(scope="session")
+async def slow_image_engine(slow_projector: Path) -> AsyncIterator[InferenceEngine]:
+    """SmolLM2 with the slow projector, 2 slots, prompt batches of 512 tokens (which take longer
+    than an encode: the engine pauses decoding for each image)."""
     engine = await InferenceEngine.load(
         str(smollm2()),
         EngineConfig(
-            context_size=1024, slots=2, n_batch=512, threads=2, multimodal_projection_path=str(projector)
+            context_size=1024, slots=2, n_batch=512, threads=2, multimodal_projection_path=str(slow_projector)
+        ),
+    )
+    yield engine
+    await engine.close()
+
+
+@pytest.fixture(scope="session")
+async def slow_image_engine_with_small_batches(slow_projector: Path) -> AsyncIterator[InferenceEngine]:
+    """The slow projector with prompt batches of 32 tokens, which take far less than an encode: once
+    the engine has seen one, its images are encoded beside decoding."""
+    engine = await InferenceEngine.load(
+        str(smollm2()),
+        EngineConfig(
+            context_size=1024, slots=2, n_batch=32, threads=2, multimodal_projection_path=str(slow_projector)
         ),
     )
     yield engine
