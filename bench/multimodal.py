@@ -3,9 +3,9 @@
 Both sides serve SmolLM2 with the same projection, a random-weight projector made by
 tests/random_projector.py (llama-server gets it as `--mmproj`): `--encoder small` (the default) is
 a LLaVA style one whose encoder costs next to nothing, so an image is mostly its 64 image tokens to
-decode; `--encoder large` a Gemma 3 style one whose ViT over 1024 patches (F16 matrices, as converted
-projectors ship them) costs many times the decoding of its 16 image tokens, as a real vision encoder costs far more than a small model's
-decoding. Both:
+decode; `--encoder large` a Gemma 3 style one whose ViT over 1024 patches (F16 matrices, as
+converted projectors ship them) costs many times the decoding of its 16 image tokens, as a real
+vision encoder costs far more than a small model's decoding. Both:
 4 slots of 2048 tokens, 2 threads, temperature 0, `ignore_eos`, and the same client: OpenAI
 `/v1/chat/completions` with `stream: true`, images as base64 `data:` URLs in `image_url` parts.
 
