@@ -32,6 +32,18 @@ def free_port() -> int:
         return port
 
 
+# A chat template that ignores the conversation: every answer of a pool with it is the same.
+FIXED_PROMPT_TEMPLATE = "<|im_start|>user\nName the capital of France.<|im_end|>\n<|im_start|>assistant\n"
+
+
+def fixed_prompt_state() -> dict[str, Any]:
+    """SmolLM2 with FIXED_PROMPT_TEMPLATE: tells its agents' answers from any other's."""
+    state = smollm2_state()
+    state["chat_template_override"] = {"content": FIXED_PROMPT_TEMPLATE}
+    state["use_chat_template_override"] = True
+    return state
+
+
 def smollm2_state(**inference_parameters: Any) -> dict[str, Any]:
     """A desired state serving SmolLM2 small and greedy: fast and repeatable."""
     parameters = {"context_size": 1024, "n_batch": 512, "temperature": 0.0, **inference_parameters}
@@ -257,6 +269,21 @@ class Cluster:
     async def put_state(self, state: dict[str, Any]) -> None:
         response = await self.http.put(f"{self.management_url}/api/v1/balancer_desired_state", json=state)
         assert response.status_code == 204, response.text
+
+    async def put_pool(self, name: str, settings: dict[str, Any]) -> dict[str, Any]:
+        """Creates or changes a model pool; returns its view."""
+        response = await self.http.put(f"{self.management_url}/api/v1/pools/{name}", json=settings)
+        assert response.status_code in (200, 201), response.text
+        view: dict[str, Any] = response.json()
+        return view
+
+    async def pools_by_name(self) -> dict[str, dict[str, Any]]:
+        response = await self.http.get(f"{self.management_url}/api/v1/pools")
+        assert response.status_code == 200, response.text
+        return {pool["name"]: pool for pool in response.json()["pools"]}
+
+    async def agent_ids_by_name(self) -> dict[str, str]:
+        return {agent["name"]: agent["id"] for agent in await self.agents_snapshot()}
 
     async def serve_smollm2(self, agents: int = 1, slots: int = 2, **parameters: Any) -> None:
         """Starts `agents` agents and sets the desired state to SmolLM2; returns once all serve."""

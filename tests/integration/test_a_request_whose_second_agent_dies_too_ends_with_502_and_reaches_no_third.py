@@ -31,7 +31,10 @@ async def test_a_request_whose_second_agent_dies_too_ends_with_502_and_reaches_n
 
     for _ in range(2):
         victim: str = await wait_until(busy_agent, what="an agent to start the request")
-        cluster.agents[int(victim.rsplit("-", 1)[1])].popen.send_signal(signal.SIGKILL)
+        process = cluster.agents[int(victim.rsplit("-", 1)[1])].popen
+        process.send_signal(signal.SIGKILL)
+        # Reaped before the survivors are counted below (a SIGKILL is not instant).
+        await asyncio.to_thread(process.wait, 10)
         killed.append(victim)
         if answering.done():
             break

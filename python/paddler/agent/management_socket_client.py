@@ -84,12 +84,14 @@ class ManagementSocketClient:
         handler: RequestHandler,
         secret: str | None = None,
         tls_ca: str | None = None,
+        pool: str | None = None,
     ) -> None:
         self._url = f"{management_socket_base(management_addr)}/api/v1/agent_socket/{agent_id}"
         # Over wss the secret and every prompt are encrypted, and the balancer's certificate is checked.
         self._tls = balancer_tls_context(tls_ca) if self._url.startswith("wss://") else None
         self._headers = {"Authorization": f"Bearer {secret}"} if secret else {}
         self._name = name
+        self._pool = pool
         self._board = board
         self._reconciler = reconciler
         self._handler = handler
@@ -149,12 +151,14 @@ class ManagementSocketClient:
 
     async def _serve(self, connection: ClientConnection, shutdown: asyncio.Event) -> None:
         outbox = JsonRpcOutbox()
-        outbox.send(
-            agent_socket.notification(
-                AgentMethod.REGISTER_AGENT,
-                {"name": self._name, "desired_slots_total": self._board.desired_slots_total},
-            )
-        )
+        registration: dict[str, object] = {
+            "name": self._name,
+            "desired_slots_total": self._board.desired_slots_total,
+        }
+        if self._pool is not None:
+            # Only when set: Paddler's own balancer knows no pools.
+            registration["pool"] = self._pool
+        outbox.send(agent_socket.notification(AgentMethod.REGISTER_AGENT, registration))
         self._handler.attach(outbox.send, outbox.flushed)
         self.connected.set()
         tasks = [

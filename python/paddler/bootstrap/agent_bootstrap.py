@@ -28,6 +28,8 @@ class AgentConfig:
     management_addr: str
     slots: int
     name: str | None = None
+    # The model pool it always serves; None: the balancer places it.
+    pool: str | None = None
     threads: int = 0
     thread_wait: ThreadWait = ThreadWait.SPIN
     cache_dir: Path = field(default_factory=default_cache_dir)
@@ -72,6 +74,7 @@ async def run_agent(config: AgentConfig, shutdown: asyncio.Event) -> None:
         handler,
         config.secret,
         config.tls_ca,
+        config.pool,
     )
     # The socket client stops first (it tells the balancer), then the reconciler closes the engine.
     client_stopped = asyncio.Event()

@@ -8,8 +8,9 @@ from typing import Protocol
 
 from paddler.balancer.dispatch.agent_controller_pool import AgentControllerPool
 from paddler.balancer.dispatch.balancer_metrics import BalancerMetrics
-from paddler.balancer.dispatch.buffered_request_manager import BufferedRequestManager
+from paddler.balancer.dispatch.buffered_request_manager import BufferBudget
 from paddler.balancer.dispatch.embedding_batch_relay import EmbeddingBatchRelay
+from paddler.balancer.dispatch.model_pools import ModelPools
 from paddler.balancer.dispatch.reconciliation_service import ReconciliationService
 from paddler.balancer.dispatch.request_relay import RequestRelay
 from paddler.balancer.dispatch.state_database import open_state_database
@@ -50,14 +51,20 @@ async def run_balancer(config: BalancerConfig, shutdown: asyncio.Event) -> None:
     """Runs until `shutdown` is set; raises StateDatabaseError or OSError when it cannot start."""
     database = open_state_database(config.state_database)
     pool = AgentControllerPool()
-    buffered_requests = BufferedRequestManager(
-        pool, config.max_buffered_requests, config.buffered_request_timeout_ms / 1000
-    )
+    buffered_requests = BufferBudget(config.max_buffered_requests)
+    pools = ModelPools(pool, database, buffered_requests, config.buffered_request_timeout_ms / 1000)
+    await pools.load()
     metrics = BalancerMetrics(pool, buffered_requests)
-    reconciliation = ReconciliationService(pool, database)
-    await reconciliation.load()
+    reconciliation = ReconciliationService(pool, pools)
     tracer = request_tracer("paddler-balancer", config.otlp_endpoint)
-    relay = RequestRelay(buffered_requests, metrics, config.inference_item_timeout_ms / 1000, tracer)
+    relay = RequestRelay(
+        pools.default.buffer,
+        metrics,
+        config.inference_item_timeout_ms / 1000,
+        tracer,
+        pool_request_ended=pools.request_ended,
+        default_pool=pools.default,
+    )
 
     inference_stop = asyncio.Event()
     management_stop = asyncio.Event()
@@ -134,7 +141,7 @@ async def run_balancer(config: BalancerConfig, shutdown: asyncio.Event) -> None:
     # services, the agents' sockets and the rest.
     shutdown.set()
     stopping.cancel()
-    buffered_requests.shut_down()
+    pools.shut_down()
     if not await relay.wait_idle(config.shutdown_grace_period_ms / 1000):
         logger.warning(
             "%d requests still streaming after the %g s grace period end with an error",

@@ -24,6 +24,10 @@ def register(commands: Any) -> None:
     )
     parser.add_argument("--slots", type=int, required=True, help="requests served at once")
     parser.add_argument("--name", help="shown in the balancer's agent list")
+    parser.add_argument(
+        "--pool",
+        help="the model pool this agent serves, always (default: the balancer places it; see /api/v1/pools)",
+    )
     parser.add_argument("--threads", type=int, default=0, help="CPU threads; 0: one per physical core")
     parser.add_argument(
         "--thread-wait",
@@ -57,6 +61,13 @@ def run(args: argparse.Namespace) -> int:
     if args.slots < 1:
         print("error: --slots must be at least 1", file=sys.stderr)
         return 2
+    if args.pool is not None:
+        from paddler.protocol.model_pool import pool_name_problem
+
+        pool_problem = pool_name_problem(args.pool)
+        if pool_problem is not None:
+            print(f"error: --pool: {pool_problem}", file=sys.stderr)
+            return 2
     if args.threads < 0:
         print("error: --threads must not be negative", file=sys.stderr)
         return 2
@@ -96,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
         management_addr=args.management_addr,
         slots=args.slots,
         name=args.name,
+        pool=args.pool,
         threads=args.threads,
         thread_wait=ThreadWait(args.thread_wait),
         secret=args.agent_secret,

@@ -13,6 +13,7 @@ from typing import Any, Final, Literal
 from pydantic import Field, TypeAdapter
 
 from paddler.protocol.agent_status import AgentStatus
+from paddler.protocol.model_pool import POOL_NAME
 from paddler.protocol.strict_model import StrictModel
 
 JSONRPC: Final = "2.0"
@@ -64,6 +65,8 @@ class RpcErrorCode(enum.IntEnum):
 class RegisterAgentParams(StrictModel):
     name: str | None = None
     desired_slots_total: int = Field(ge=0)
+    # The model pool the agent always serves (`--pool`); absent: the balancer places it.
+    pool: str | None = Field(default=None, pattern=f"^(?:{POOL_NAME.pattern})$")
     protocol_version: str = AGENT_SOCKET_PROTOCOL_VERSION
 
 

@@ -33,12 +33,20 @@ SendText = Callable[[str], Awaitable[None]]
 
 
 class AgentController:
-    def __init__(self, agent_id: str, name: str | None, desired_slots_total: int) -> None:
+    def __init__(
+        self, agent_id: str, name: str | None, desired_slots_total: int, pinned_pool: str | None = None
+    ) -> None:
         self.id = agent_id
         self.name = name
         self.status = AgentStatus(desired_slots_total=desired_slots_total)
         self.slots_claimed = 0
         self.closed = False
+        # The model pool the agent was started for (`--pool`), if any, and
+        # the one it serves now (None: none yet); the balancer's placement sets it.
+        self.pinned_pool = pinned_pool
+        self.pool_name: str | None = None
+        # The pool and version of the last state pushed to the agent.
+        self.pushed_state: tuple[str, int] | None = None
         self._status_version = -1
         # Set when the agent refused a request for want of a model: it gets
         # nothing more until its next status says what it has.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 
 from paddler.balancer.dispatch.agent_controller_pool import AgentControllerPool
-from paddler.balancer.dispatch.buffered_request_manager import BufferedRequestManager
+from paddler.balancer.dispatch.buffered_request_manager import BufferBudget
 from paddler.balancer.dispatch.loop_local_metrics import LoopLocalCounter, LoopLocalHistogram
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -13,7 +13,7 @@ _TOKEN_GAP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.
 
 
 class BalancerMetrics:
-    def __init__(self, pool: AgentControllerPool, buffered_requests: BufferedRequestManager) -> None:
+    def __init__(self, pool: AgentControllerPool, buffered_requests: BufferBudget) -> None:
         self.registry = CollectorRegistry()
         # Paddler's own gauges, by their Paddler names.
         Gauge("paddler_slots_processing", "Slots generating right now", registry=self.registry).set_function(

@@ -1,4 +1,5 @@
-"""Requests that wait for a free slot, first in first out, each for a bounded time."""
+"""Requests that wait for a free slot of their model pool, first in first out, each for a bounded
+time; the balancer-wide limit on buffered requests holds across the pools."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from paddler.balancer.dispatch.agent_controller import AgentController
 from paddler.balancer.dispatch.agent_controller_pool import AgentControllerPool
 from paddler.balancer.dispatch.agent_controller_slot_guard import AgentControllerSlotGuard
 from paddler.balancer.dispatch.change_notifier import ChangeNotifier
+from paddler.protocol.model_pool import DEFAULT_POOL
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +25,19 @@ class BufferedRequestOutcome(enum.Enum):
 
 
 SlotAnswer = AgentControllerSlotGuard | BufferedRequestOutcome
+
+
+class BufferBudget:
+    """The balancer-wide count of buffered requests, shared by every pool's buffer."""
+
+    def __init__(self, max_buffered_requests: int) -> None:
+        self.max_buffered_requests = max_buffered_requests
+        self.buffered_requests_current = 0
+        self.changes = ChangeNotifier()
+
+    def _changed(self, delta: int) -> None:
+        self.buffered_requests_current += delta
+        self.changes.notify()
 
 
 class BufferedWait:
@@ -52,9 +67,17 @@ class BufferedWait:
 
 
 class BufferedRequestManager:
-    def __init__(self, pool: AgentControllerPool, max_buffered_requests: int, timeout_s: float) -> None:
+    def __init__(
+        self,
+        pool: AgentControllerPool,
+        max_buffered_requests: int,
+        timeout_s: float,
+        pool_name: str = DEFAULT_POOL,
+        budget: BufferBudget | None = None,
+    ) -> None:
         self._pool = pool
-        self._max_buffered_requests = max_buffered_requests
+        self.pool_name = pool_name
+        self._budget = budget or BufferBudget(max_buffered_requests)
         self._timeout_s = timeout_s
         self._waiters: deque[BufferedWait] = deque()
         self._shutting_down = False
@@ -79,15 +102,16 @@ class BufferedRequestManager:
             return BufferedRequestOutcome.SHUTTING_DOWN
         # Waiting requests go first: a newcomer never overtakes the queue.
         if not self._waiters:
-            guard = self._pool.try_claim(avoid)
+            guard = self._pool.try_claim(self.pool_name, avoid)
             if guard is not None:
                 return guard
         # No free slot, we would need to wait. Reject if the buffer is full
         # (0 disables buffering).
-        if len(self._waiters) >= self._max_buffered_requests:
+        if self._budget.buffered_requests_current >= self._budget.max_buffered_requests:
             return BufferedRequestOutcome.TOO_MANY_BUFFERED_REQUESTS
         wait = BufferedWait(self, on_answer)
         self._waiters.append(wait)
+        self._budget._changed(1)
         # A timer handle: the wait is answered either way, by a slot or by the
         # timeout, whichever comes first.
         wait._timer = asyncio.get_running_loop().call_later(self._timeout_s, self._time_out, wait)
@@ -101,15 +125,18 @@ class BufferedRequestManager:
             self._waiters.remove(wait)
         except ValueError:
             return
+        self._budget._changed(-1)
         self.changes.notify()
 
     def _time_out(self, wait: BufferedWait) -> None:
         self._leave(wait)
         wait._answer(BufferedRequestOutcome.TIMEOUT)
 
-    def _capacity_appeared(self, _: None) -> None:
+    def _capacity_appeared(self, pool_name: str | None) -> None:
         # Never in place: capacity appears inside another request's move (its
         # slot released), which must finish before the next request's begins.
+        if pool_name is not None and pool_name != self.pool_name:
+            return
         if self._waiters and not self._hand_out_scheduled:
             self._hand_out_scheduled = True
             asyncio.get_running_loop().call_soon(self._hand_out_slots)
@@ -117,10 +144,11 @@ class BufferedRequestManager:
     def _hand_out_slots(self) -> None:
         self._hand_out_scheduled = False
         while self._waiters:
-            guard = self._pool.try_claim()
+            guard = self._pool.try_claim(self.pool_name)
             if guard is None:
                 return
             wait = self._waiters.popleft()
+            self._budget._changed(-1)
             self.changes.notify()
             try:
                 wait._answer(guard)
@@ -132,5 +160,6 @@ class BufferedRequestManager:
         self._shutting_down = True
         while self._waiters:
             wait = self._waiters.popleft()
+            self._budget._changed(-1)
             self.changes.notify()
             wait._answer(BufferedRequestOutcome.SHUTTING_DOWN)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from paddler.balancer.dispatch.agent_controller_pool import AgentControllerPool
+from paddler.balancer.dispatch.model_pool import ModelPool
 from paddler.balancer.dispatch.reconciliation_service import ReconciliationService
 from paddler.balancer.dispatch.relay_event import Relayed, RelayEvent, RelayFailed, RelayFinished
 from paddler.balancer.dispatch.request_limits import LimitExceeded, RequestLimits
@@ -78,12 +79,14 @@ class EmbeddingBatchRelay:
         self._pool = pool
         self._reconciliation = reconciliation
 
-    def refusal(self) -> EmbeddingsRefused | None:
+    def refusal(self, pool: ModelPool | None = None) -> EmbeddingsRefused | None:
         """Why a batch cannot be served now, answered at once (as Paddler does) instead of
-        after a wait in the buffer; None when it can be relayed."""
+        after a wait in the buffer; None when it can be relayed. `pool`: the model pool
+        asked for (default: the default pool)."""
         if not self._pool.agents:
             return EmbeddingsRefused(503, "no agents are connected")
-        state = self._reconciliation.applicable_state
+        pool = pool or self._reconciliation.pools.default
+        state = pool.applicable_state
         if state is None:
             return EmbeddingsRefused(503, "no desired state is set yet: no agent has a model")
         if not state["inference_parameters"]["enable_embeddings"]:
@@ -97,6 +100,7 @@ class EmbeddingBatchRelay:
         params: dict[str, Any],
         trace: RequestTrace | None = None,
         tokens: EmbeddingTokens | None = None,
+        pool: ModelPool | None = None,
     ) -> AsyncGenerator[RelayEvent, None]:
         """Embeddings as every part yields them, then one RelayFinished ("Done") or the first failure.
 
@@ -105,7 +109,8 @@ class EmbeddingBatchRelay:
         """
         tokens = tokens or EmbeddingTokens()
         trace = trace or current_trace.get() or continue_trace(None)
-        serving = sum(1 for agent in self._pool.agents.values() if agent.slots_total > 0)
+        pool = pool or self._reconciliation.pools.default
+        serving = sum(1 for agent in self._pool.in_pool(pool.name) if agent.slots_total > 0)
         parts = split_batch(params["input_batch"], serving)
         batch_span = None
         if len(parts) > 1:
@@ -121,7 +126,7 @@ class EmbeddingBatchRelay:
         async def run(part: list[Any]) -> None:
             part_params = {**params, "input_batch": part}
             part_trace = trace if len(parts) == 1 else trace.child()
-            events = self._relay.relay(BalancerMethod.GENERATE_EMBEDDING_BATCH, part_params, part_trace)
+            events = self._relay.relay(BalancerMethod.GENERATE_EMBEDDING_BATCH, part_params, part_trace, pool)
             async with aclosing(events):
                 async for event in events:
                     if not isinstance(event, RelayFinished):

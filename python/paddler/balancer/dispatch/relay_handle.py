@@ -7,11 +7,13 @@ import asyncio
 import enum
 import logging
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
 from paddler.balancer.dispatch.agent_controller import AgentController
 from paddler.balancer.dispatch.agent_controller_slot_guard import AgentControllerSlotGuard
 from paddler.balancer.dispatch.buffered_request_manager import (
+    BufferedRequestManager,
     BufferedRequestOutcome,
     BufferedWait,
     SlotAnswer,
@@ -77,6 +79,7 @@ class RelayHandle:
     """
 
     __slots__ = (
+        "_buffer",
         "_claim",
         "_controller",
         "_dispatches",
@@ -85,6 +88,7 @@ class RelayHandle:
         "_lost_agents",
         "_mailbox",
         "_method",
+        "_on_closed",
         "_params",
         "_record",
         "_relay",
@@ -103,8 +107,13 @@ class RelayHandle:
         params: Any,
         record: RequestRecord,
         sink: RelaySink,
+        buffer: BufferedRequestManager,
+        on_closed: Callable[[], None] | None,
     ) -> None:
         self._relay = relay
+        # Where it waits for a slot: its model pool's buffer.
+        self._buffer = buffer
+        self._on_closed = on_closed
         self._method = method
         self._params = params
         self._record = record
@@ -183,7 +192,7 @@ class RelayHandle:
             self._end(relay_failed(RelayFailure.AGENT_GONE, "no agent could take the request"))
             return
         self._dispatches += 1
-        claimed = self._relay._buffered_requests.claim(self._on_slot, self._failed_agent)
+        claimed = self._buffer.claim(self._on_slot, self._failed_agent)
         if isinstance(claimed, BufferedWait):
             self._wait = claimed
         else:
@@ -336,3 +345,6 @@ class RelayHandle:
     def _close(self) -> None:
         self._relay._metrics.requests.inc(label_value=self._record.outcome)
         self._record.finish()
+        on_closed, self._on_closed = self._on_closed, None
+        if on_closed is not None:
+            on_closed()

@@ -12,7 +12,7 @@ import asyncio
 import itertools
 import time
 import uuid
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 import orjson
@@ -20,6 +20,7 @@ import orjson
 from paddler.balancer.dispatch.balancer_metrics import BalancerMetrics
 from paddler.balancer.dispatch.buffered_request_manager import BufferedRequestManager
 from paddler.balancer.dispatch.mailbox import BalancerStopping, Mailbox
+from paddler.balancer.dispatch.model_pool import ModelPool
 from paddler.balancer.dispatch.relay_event import Relayed, RelayEnd, RelayEvent, RelaySink
 from paddler.balancer.dispatch.relay_handle import RelayHandle
 from paddler.balancer.dispatch.request_record import RequestRecord
@@ -35,8 +36,14 @@ class RequestRelay:
         metrics: BalancerMetrics,
         inference_item_timeout_s: float,
         tracer: RequestTracer | None = None,
+        pool_request_ended: Callable[[ModelPool], None] | None = None,
+        default_pool: ModelPool | None = None,
     ) -> None:
+        # The default pool's buffer: requests that name no pool wait there.
         self._buffered_requests = buffered_requests
+        self._pool_request_ended = pool_request_ended or ModelPool.request_ended
+        # Requests that name no pool count as the default pool's.
+        self._default_pool = default_pool
         self.tracer = tracer or RequestTracer()
         # The mailboxes of requests streaming from an agent now, for a shutdown that cannot wait.
         self._streaming: set[Mailbox] = set()
@@ -54,6 +61,7 @@ class RequestRelay:
         params: Any,
         trace: RequestTrace | None,
         sink: RelaySink,
+        pool: ModelPool | None = None,
     ) -> RelayHandle:
         """Starts relaying one request; its events go to `sink`, from the event loop.
 
@@ -63,7 +71,9 @@ class RequestRelay:
         traceparent goes on to the agent); without one, the HTTP request's
         (TraceContextMiddleware) or a new trace. The handle's `cancel()`
         (client gone, StopRespondingTo) tells the agent to stop and frees the
-        slot; `sink.ended` is not called then.
+        slot; `sink.ended` is not called then. `pool`: the model pool whose
+        agents serve it (its requests in flight count it until it ends);
+        without one, the default pool's buffer.
 
         No task per request: the request moves on from callbacks (a slot
         handed out, a batch from the agent, a timer), a fraction of the cost
@@ -79,7 +89,13 @@ class RequestRelay:
             attributes={"paddler.method": method.value},
         )
         params = _with_members(params, {"traceparent": trace.traceparent})
-        request = RelayHandle(self, method, params, record, sink)
+        pool = pool or self._default_pool
+        if pool is None:
+            request = RelayHandle(self, method, params, record, sink, self._buffered_requests, None)
+        else:
+            pool.request_started()
+            ended = self._pool_request_ended
+            request = RelayHandle(self, method, params, record, sink, pool.buffer, lambda: ended(pool))
         request._dispatch()
         return request
 
@@ -88,13 +104,14 @@ class RequestRelay:
         method: BalancerMethod,
         params: Any,
         trace: RequestTrace | None = None,
+        pool: ModelPool | None = None,
     ) -> AsyncGenerator[RelayEvent, None]:
         """`start` for a coroutine: yields relayed responses, then one RelayFinished or RelayFailed.
 
         Closing the iterator early (client gone) tells the agent to stop and frees the slot.
         """
         sink = _QueuedSink()
-        request = self.start(method, params, trace, sink)
+        request = self.start(method, params, trace, sink, pool)
         try:
             while True:
                 for event in await sink.take():

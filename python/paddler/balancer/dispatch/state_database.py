@@ -1,4 +1,8 @@
-"""Where the desired state lives: `memory://`, or a JSON file written atomically."""
+"""Where the pools' desired states live: `memory://`, or a JSON file written atomically.
+
+A file holds `{"pools": {name: settings}}`. A file written before pools existed (one bare
+desired state) is read as the `default` pool's, and rewritten in the new shape at the next change.
+"""
 
 from __future__ import annotations
 
@@ -9,25 +13,26 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urlparse
 
-from paddler.protocol.balancer_desired_state import BALANCER_DESIRED_STATE, BalancerDesiredState
+from paddler.protocol.balancer_desired_state import BALANCER_DESIRED_STATE
 from paddler.protocol.body_validation import InvalidBody, decode_json
+from paddler.protocol.model_pool import DEFAULT_POOL, STORED_POOLS, ModelPoolSettings, StoredPools
 
 
 class StateDatabase(Protocol):
-    async def load(self) -> BalancerDesiredState | None: ...
+    async def load(self) -> dict[str, ModelPoolSettings] | None: ...
 
-    async def store(self, state: BalancerDesiredState) -> None: ...
+    async def store(self, pools: dict[str, ModelPoolSettings]) -> None: ...
 
 
 class MemoryStateDatabase:
     def __init__(self) -> None:
-        self._state: BalancerDesiredState | None = None
+        self._pools: dict[str, ModelPoolSettings] | None = None
 
-    async def load(self) -> BalancerDesiredState | None:
-        return self._state
+    async def load(self) -> dict[str, ModelPoolSettings] | None:
+        return dict(self._pools) if self._pools is not None else None
 
-    async def store(self, state: BalancerDesiredState) -> None:
-        self._state = state
+    async def store(self, pools: dict[str, ModelPoolSettings]) -> None:
+        self._pools = dict(pools)
 
 
 class FileStateDatabase:
@@ -35,23 +40,28 @@ class FileStateDatabase:
         self.path = path
         self._write_lock = asyncio.Lock()
 
-    async def load(self) -> BalancerDesiredState | None:
+    async def load(self) -> dict[str, ModelPoolSettings] | None:
         return await asyncio.to_thread(self._read)
 
-    def _read(self) -> BalancerDesiredState | None:
+    def _read(self) -> dict[str, ModelPoolSettings] | None:
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:
             return None
-        decoded = decode_json(BALANCER_DESIRED_STATE, raw)
-        if isinstance(decoded, InvalidBody):
-            raise StateDatabaseError(f"{self.path} holds no valid desired state: {decoded.message}")
-        return decoded
+        stored = decode_json(STORED_POOLS, raw)
+        if not isinstance(stored, InvalidBody):
+            return dict(stored.pools)
+        # Written before pools: the one desired state is the default pool's.
+        legacy = decode_json(BALANCER_DESIRED_STATE, raw)
+        if not isinstance(legacy, InvalidBody):
+            return {DEFAULT_POOL: ModelPoolSettings(desired_state=legacy)}
+        raise StateDatabaseError(f"{self.path} holds no valid pools: {stored.message}")
 
-    async def store(self, state: BalancerDesiredState) -> None:
-        # One writer at a time: the last PUT wins, whole.
+    async def store(self, pools: dict[str, ModelPoolSettings]) -> None:
+        # One writer at a time: the last change wins, whole.
+        content = StoredPools(pools=pools).model_dump_json(indent=2).encode()
         async with self._write_lock:
-            await asyncio.to_thread(self._write, state.model_dump_json(indent=2).encode())
+            await asyncio.to_thread(self._write, content)
 
     def _write(self, content: bytes) -> None:
         # A crash at any point leaves either the old file or the new one,

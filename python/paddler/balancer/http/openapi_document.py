@@ -21,6 +21,7 @@ from paddler.protocol.balancer_desired_state import BALANCER_DESIRED_STATE
 from paddler.protocol.embedding_request import GENERATE_EMBEDDING_BATCH
 from paddler.protocol.inference_request import CONTINUE_FROM_CONVERSATION_HISTORY, CONTINUE_FROM_RAW_PROMPT
 from paddler.protocol.inference_socket_message import INFERENCE_SOCKET_CLIENT_MESSAGE
+from paddler.protocol.model_pool import MODEL_POOL_SETTINGS, POOL_NAME
 from paddler.protocol.openai_request import (
     CHAT_COMPLETION_REQUEST,
     COMPLETION_REQUEST,
@@ -98,6 +99,8 @@ def _error_responses(error_schema: dict[str, Any], *codes: int) -> dict[str, Any
         400: "The body is invalid; the message names the field, or the limit it exceeds",
         401: "No valid bearer token",
         404: "Not found",
+        409: "It conflicts with what exists (a name taken, the default pool)",
+        429: "Over a limit on requests in flight; retry later",
         413: "The body is larger than --max-body-bytes",
         502: "The agent failed or disconnected",
         504: "The agent did not answer in time",
@@ -174,7 +177,13 @@ def inference_openapi() -> dict[str, Any]:
 
 
 def management_openapi() -> dict[str, Any]:
-    refs, schemas = _components({"BalancerDesiredState": BALANCER_DESIRED_STATE, "AgentStatus": AGENT_STATUS})
+    refs, schemas = _components(
+        {
+            "BalancerDesiredState": BALANCER_DESIRED_STATE,
+            "AgentStatus": AGENT_STATUS,
+            "ModelPoolSettings": MODEL_POOL_SETTINGS,
+        }
+    )
     schemas["Error"] = _PADDLER_ERROR
     error = {"$ref": _REF.format(model="Error")}
     agent = {
@@ -201,6 +210,27 @@ def management_openapi() -> dict[str, Any]:
         "type": "object",
         "required": ["buffered_requests_current"],
         "properties": {"buffered_requests_current": {"type": "integer", "minimum": 0}},
+    }
+    schemas["ModelPool"] = {
+        "allOf": [
+            refs["ModelPoolSettings"],
+            {
+                "type": "object",
+                "required": ["name", "agents", "requests_in_flight", "buffered_requests", "deleting"],
+                "properties": {
+                    "name": {"type": "string", "pattern": f"^(?:{POOL_NAME.pattern})$"},
+                    "agents": {"type": "array", "items": {"type": "string"}, "description": "agent ids"},
+                    "requests_in_flight": {"type": "integer", "minimum": 0},
+                    "buffered_requests": {"type": "integer", "minimum": 0},
+                    "deleting": {"type": "boolean", "description": "deleted, draining its requests"},
+                },
+            },
+        ]
+    }
+    schemas["ModelPools"] = {
+        "type": "object",
+        "required": ["pools"],
+        "properties": {"pools": {"type": "array", "items": {"$ref": _REF.format(model="ModelPool")}}},
     }
     unauthorized = _error_responses(error, 401)
 
@@ -237,6 +267,7 @@ def management_openapi() -> dict[str, Any]:
         }
 
     desired_state = {"application/json": {"schema": refs["BalancerDesiredState"]}}
+    pool_view = {"application/json": {"schema": {"$ref": _REF.format(model="ModelPool")}}}
     paths = {
         "/health": _HEALTH,
         "/openapi.json": _OPENAPI_JSON,
@@ -266,6 +297,33 @@ def management_openapi() -> dict[str, Any]:
                     **unauthorized,
                 },
             }
+        },
+        "/api/v1/pools": snapshot("Every model pool, with its agents and requests", "ModelPools"),
+        "/api/v1/pools/{name}": {
+            "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "get": {
+                "summary": "One model pool",
+                "responses": {
+                    "200": {"description": "OK", "content": pool_view},
+                    **_error_responses(error, 401, 404),
+                },
+            },
+            "put": {
+                "summary": "Create or change a model pool; its agents reconcile to its desired state",
+                "requestBody": _json_body(refs["ModelPoolSettings"]),
+                "responses": {
+                    "200": {"description": "Changed", "content": pool_view},
+                    "201": {"description": "Created", "content": pool_view},
+                    **_error_responses(error, 400, 401, 409, 413),
+                },
+            },
+            "delete": {
+                "summary": "Delete a model pool: no new requests; those in flight finish, then it goes",
+                "responses": {
+                    "204": {"description": "Deleted (draining)"},
+                    **_error_responses(error, 401, 404, 409),
+                },
+            },
         },
         "/api/v1/agent/{agent_id}/model_metadata": ask_agent("The GGUF metadata of the agent's model"),
         "/api/v1/agent/{agent_id}/chat_template_override": ask_agent("The agent's chat template override"),
@@ -306,7 +364,7 @@ def openai_openapi() -> dict[str, Any]:
             "post": {
                 "summary": summary,
                 "requestBody": _json_body(refs[body]),
-                "responses": {"200": answer, **_error_responses(error, 400, 401, 413, 502, 504)},
+                "responses": {"200": answer, **_error_responses(error, 400, 401, 404, 413, 429, 502, 504)},
             }
         }
 

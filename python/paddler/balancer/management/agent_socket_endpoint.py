@@ -134,4 +134,4 @@ class AgentSocketEndpoint:
                 POLICY_VIOLATION, websocket_close_reason(f"invalid register_agent: {params.message}")
             )
             return None
-        return AgentController(agent_id, params.name, params.desired_slots_total), rest
+        return AgentController(agent_id, params.name, params.desired_slots_total, params.pool), rest

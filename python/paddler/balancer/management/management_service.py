@@ -14,7 +14,8 @@ from starlette.routing import Route, WebSocketRoute
 from paddler.balancer.dispatch.agent_controller import AgentCallFailed, AgentDisconnected
 from paddler.balancer.dispatch.agent_controller_pool import AgentControllerPool
 from paddler.balancer.dispatch.balancer_metrics import BalancerMetrics
-from paddler.balancer.dispatch.buffered_request_manager import BufferedRequestManager
+from paddler.balancer.dispatch.buffered_request_manager import BufferBudget
+from paddler.balancer.dispatch.model_pools import NameTaken, PoolChange
 from paddler.balancer.dispatch.reconciliation_service import ReconciliationService
 from paddler.balancer.http.bearer_auth import BearerAuthMiddleware
 from paddler.balancer.http.cors import cors_middleware
@@ -27,6 +28,7 @@ from paddler.balancer.management.agent_socket_endpoint import AGENT_SOCKET_PREFI
 from paddler.protocol.agent_socket import BalancerMethod
 from paddler.protocol.balancer_desired_state import BALANCER_DESIRED_STATE
 from paddler.protocol.body_validation import DEFAULT_MAX_BODY_BYTES
+from paddler.protocol.model_pool import MODEL_POOL_SETTINGS, pool_name_problem
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +40,7 @@ class ManagementService:
         self,
         address: str,
         pool: AgentControllerPool,
-        buffered_requests: BufferedRequestManager,
+        buffered_requests: BufferBudget,
         reconciliation: ReconciliationService,
         metrics: BalancerMetrics,
         cors_allowed_hosts: list[str],
@@ -64,6 +66,10 @@ class ManagementService:
             Route("/api/v1/balancer_desired_state", self._get_desired_state, methods=["GET"]),
             Route("/api/v1/balancer_desired_state", self._put_desired_state, methods=["PUT"]),
             Route("/api/v1/balancer_applicable_state", self._applicable_state),
+            Route("/api/v1/pools", self._list_pools, methods=["GET"]),
+            Route("/api/v1/pools/{name}", self._get_pool, methods=["GET"]),
+            Route("/api/v1/pools/{name}", self._put_pool, methods=["PUT"]),
+            Route("/api/v1/pools/{name}", self._delete_pool, methods=["DELETE"]),
             Route("/api/v1/agent/{agent_id}/model_metadata", self._model_metadata),
             Route("/api/v1/agent/{agent_id}/chat_template_override", self._chat_template_override),
             Route("/metrics", self._render_metrics),
@@ -117,6 +123,54 @@ class ManagementService:
         except OSError as error:
             logger.error("cannot store the desired state: %s", error)
             return error_response(500, f"cannot store the desired state: {error}")
+        return Response(status_code=204)
+
+    async def _list_pools(self, _request: Request) -> Response:
+        return json_response(self._reconciliation.pools.snapshot())
+
+    async def _get_pool(self, request: Request) -> Response:
+        pools = self._reconciliation.pools
+        pool = pools.pools.get(request.path_params["name"])
+        if pool is None or pool.deleting:
+            return error_response(404, f"no model pool named {request.path_params['name'][:140]!r}")
+        return json_response(pools.view(pool))
+
+    async def _put_pool(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        problem = pool_name_problem(name)
+        if problem is not None:
+            return error_response(400, problem)
+        settings = await read_json(request, MODEL_POOL_SETTINGS, self._max_body_bytes)
+        if isinstance(settings, Response):
+            return settings
+        pools = self._reconciliation.pools
+        try:
+            change = await pools.put(name, settings)
+        except OSError as error:
+            logger.error("cannot store the model pools: %s", error)
+            return error_response(500, f"cannot store the model pools: {error}")
+        if isinstance(change, NameTaken):
+            return error_response(
+                409, f"the name {change.name!r} already selects the model pool {change.pool!r}"
+            )
+        status = 201 if change is PoolChange.CREATED else 200
+        return json_response(pools.view(pools.pools[name]), status_code=status)
+
+    async def _delete_pool(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        try:
+            change = await self._reconciliation.pools.delete(name)
+        except OSError as error:
+            logger.error("cannot store the model pools: %s", error)
+            return error_response(500, f"cannot store the model pools: {error}")
+        if change is PoolChange.NOT_FOUND:
+            return error_response(404, f"no model pool named {name[:140]!r}")
+        if change is PoolChange.DEFAULT_CANNOT_BE_DELETED:
+            return error_response(
+                409,
+                "the default pool cannot be deleted (Paddler's desired-state endpoints act on it); "
+                'set its model to "None" instead',
+            )
         return Response(status_code=204)
 
     async def _applicable_state(self, _request: Request) -> Response:

@@ -40,13 +40,19 @@ _CLIENT_FAULT_VARIANTS = frozenset(
 )
 
 
-def openai_error_body(status_code: int, message: str, param: str | None = None) -> dict[str, Any]:
+def openai_error_body(
+    status_code: int,
+    message: str,
+    param: str | None = None,
+    code: str | None = None,
+    error_type: str | None = None,
+) -> dict[str, Any]:
     return {
         "error": {
             "message": message,
-            "type": _ERROR_TYPES.get(status_code, "server_error"),
+            "type": error_type or _ERROR_TYPES.get(status_code, "server_error"),
             "param": param,
-            "code": _ERROR_CODES.get(status_code),
+            "code": code or _ERROR_CODES.get(status_code),
         }
     }
 
@@ -59,8 +65,14 @@ def openai_stream_error(status_code: int, message: str) -> bytes:
     return sse(body)
 
 
-def openai_error(status_code: int, message: str, param: str | None = None) -> Response:
-    body = openai_error_body(status_code, message, param)
+def openai_error(
+    status_code: int,
+    message: str,
+    param: str | None = None,
+    code: str | None = None,
+    error_type: str | None = None,
+) -> Response:
+    body = openai_error_body(status_code, message, param, code, error_type)
     return Response(orjson.dumps(body), status_code=status_code, media_type="application/json")
 
 

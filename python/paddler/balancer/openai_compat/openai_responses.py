@@ -10,6 +10,7 @@ from typing import Any
 
 from starlette.responses import Response, StreamingResponse
 
+from paddler.balancer.dispatch.model_pool import ModelPool
 from paddler.balancer.dispatch.relay_event import Relayed, RelayFinished
 from paddler.balancer.dispatch.request_relay import RequestRelay
 from paddler.balancer.http.json_response import json_response
@@ -18,7 +19,9 @@ from paddler.protocol.agent_socket import BalancerMethod
 from paddler.protocol.openai_request import ResponsesRequest
 
 
-async def answer_response(relay: RequestRelay, body: ResponsesRequest, model: str, limit: int) -> Response:
+async def answer_response(
+    relay: RequestRelay, body: ResponsesRequest, model: str, limit: int, pool: ModelPool | None = None
+) -> Response:
     """`limit`: the max_tokens to relay, the request's within the balancer's ceiling."""
     params = {
         "add_generation_prompt": True,
@@ -78,11 +81,11 @@ async def answer_response(relay: RequestRelay, body: ResponsesRequest, model: st
     method = BalancerMethod.CONTINUE_FROM_CONVERSATION_HISTORY
     if not body.stream:
         generation = Generation()
-        text, _ = await generation.collect(relay.relay(method, params))
+        text, _ = await generation.collect(relay.relay(method, params, pool=pool))
         if generation.error is not None:
             return openai_error(*generation.error)
         return json_response(response_object("completed", text, responses_usage(generation)))
-    opened = await stream_or_failure(relay.relay(method, params))
+    opened = await stream_or_failure(relay.relay(method, params, pool=pool))
     if isinstance(opened, tuple):
         return openai_error(*opened)
 

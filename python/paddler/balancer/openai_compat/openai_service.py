@@ -25,6 +25,7 @@ from paddler.balancer.dispatch.embedding_batch_relay import (
     EmbeddingTokens,
     check_batch_size,
 )
+from paddler.balancer.dispatch.model_pool import ModelPool
 from paddler.balancer.dispatch.reconciliation_service import ReconciliationService
 from paddler.balancer.dispatch.relay_event import Relayed, RelayEvent, RelayFinished
 from paddler.balancer.dispatch.request_limits import LimitExceeded, RequestLimits
@@ -113,13 +114,56 @@ class OpenAIService:
         return "paddler"
 
     async def _models(self, _request: Request) -> Response:
-        # Only what can answer now: an empty list while no agent has a model.
         created = int(time.time())
+        pools = self._reconciliation.pools
+        if pools.several:
+            # Every pool, by the name requests use, loaded now or not.
+            data = [
+                {
+                    "id": pool.name,
+                    "object": "model",
+                    "created": created,
+                    "owned_by": "paddler",
+                    "aliases": pool.settings.aliases,
+                    "loaded": any(agent.slots_total > 0 for agent in self._pool.in_pool(pool.name)),
+                }
+                for pool in pools.pools.values()
+                if not pool.deleting
+            ]
+            return json_response({"object": "list", "data": data})
+        # One pool: only what can answer now, an empty list while no agent has a model.
         data = [
             {"id": model_id, "object": "model", "created": created, "owned_by": "paddler"}
             for model_id in self._loaded_model_ids()
         ]
         return json_response({"object": "list", "data": data})
+
+    def _route(self, model: str | None) -> ModelPool | Response:
+        """The model pool a request's `model` selects, or the error to answer with."""
+        pool = self._reconciliation.pools.resolve(model)
+        if pool is None:
+            return openai_error(
+                404,
+                f"The model `{model}` does not exist: no model pool has that name or alias (GET /v1/models)",
+                "model",
+                "model_not_found",
+                "invalid_request_error",
+            )
+        if pool.over_concurrency():
+            return openai_error(
+                429,
+                f"the model pool {pool.name!r} has {pool.in_flight} requests in flight, "
+                f"its max_concurrency; retry later",
+                code="rate_limit_exceeded",
+                error_type="requests",
+            )
+        return pool
+
+    def _answer_model(self, requested: str | None, pool: ModelPool) -> str:
+        """The `model` an answer names: the pool's once there are several, else as before."""
+        if self._reconciliation.pools.several:
+            return pool.name
+        return requested or self._model_id()
 
     async def _decode(self, request: Request, adapter: TypeAdapter[Any]) -> Any:
         not_json = not_json_content_type(request)
@@ -190,7 +234,10 @@ class OpenAIService:
         exceeded = check_batch_size(len(texts), self._limits)
         if exceeded is not None:
             return openai_error(400, exceeded.message, "input")
-        refused = self._embedding_relay.refusal()
+        pool = self._route(body.model)
+        if isinstance(pool, Response):
+            return pool
+        refused = self._embedding_relay.refusal(pool)
         if refused is not None:
             return openai_error(refused.status, refused.message)
         # OpenAI's vectors are unit length.
@@ -201,7 +248,7 @@ class OpenAIService:
         vectors: dict[int, list[float]] = {}
         failure: tuple[int, str] | None = None
         tokens = EmbeddingTokens()
-        async with aclosing(self._embedding_relay.relay(params, tokens=tokens)) as events:
+        async with aclosing(self._embedding_relay.relay(params, tokens=tokens, pool=pool)) as events:
             async for event in events:
                 if isinstance(event, Relayed):
                     for response in event.responses:
@@ -235,7 +282,7 @@ class OpenAIService:
             {
                 "object": "list",
                 "data": data,
-                "model": body.model or self._model_id(),
+                "model": self._answer_model(body.model, pool),
                 "usage": {"prompt_tokens": tokens.count, "total_tokens": tokens.count},
             }
         )
@@ -250,7 +297,10 @@ class OpenAIService:
         )
         if isinstance(limit, LimitExceeded):
             return openai_error(400, limit.message)
-        return await answer_response(self._relay, body, body.model or self._model_id(), limit)
+        pool = self._route(body.model)
+        if isinstance(pool, Response):
+            return pool
+        return await answer_response(self._relay, body, self._answer_model(body.model, pool), limit, pool)
 
     def _limit(self, texts: list[str] | None, max_tokens: int) -> int | LimitExceeded:
         """The max_tokens to relay, or why the request is refused; `texts`: each message's text."""
@@ -269,12 +319,15 @@ class OpenAIService:
         *,
         chat: bool,
     ) -> Response:
+        pool = self._route(body.model)
+        if isinstance(pool, Response):
+            return pool
         completion_id = ("chatcmpl-" if chat else "cmpl-") + uuid.uuid4().hex
         created = int(time.time())
-        model = body.model or self._model_id()
+        model = self._answer_model(body.model, pool)
         if body.stream:
             include_usage = body.stream_options is not None and body.stream_options.include_usage
-            events = await stream_or_failure(self._relay.relay(method, params))
+            events = await stream_or_failure(self._relay.relay(method, params, pool=pool))
             if isinstance(events, tuple):
                 return openai_error(*events)
             return StreamingResponse(
@@ -283,7 +336,7 @@ class OpenAIService:
                 headers={"Cache-Control": "no-cache"},
             )
         generation = Generation()
-        text, reasoning = await generation.collect(self._relay.relay(method, params))
+        text, reasoning = await generation.collect(self._relay.relay(method, params, pool=pool))
         if generation.error is not None:
             return openai_error(*generation.error)
         finish_reason = generation.finish_reason(limit)

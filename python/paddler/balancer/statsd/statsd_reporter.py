@@ -8,7 +8,7 @@ import logging
 import socket
 
 from paddler.balancer.dispatch.agent_controller_pool import AgentControllerPool
-from paddler.balancer.dispatch.buffered_request_manager import BufferedRequestManager
+from paddler.balancer.dispatch.buffered_request_manager import BufferBudget
 from paddler.balancer.http.http_server import split_address
 
 logger = logging.getLogger(__name__)
@@ -21,7 +21,7 @@ class StatsdReporter:
         prefix: str,
         interval_s: float,
         pool: AgentControllerPool,
-        buffered_requests: BufferedRequestManager,
+        buffered_requests: BufferBudget,
     ) -> None:
         self._target = split_address(address)
         self._prefix = prefix

@@ -42,7 +42,11 @@ def cluster_of_agents(
             orjson.dumps({"jsonrpc": "2.0", "method": "update_agent_status", "params": status})
         )
         controllers.append(controller)
-    return RequestRelay(buffered, BalancerMetrics(pool, buffered), item_timeout_s), controllers, buffered
+    return (
+        RequestRelay(buffered, BalancerMetrics(pool, buffered._budget), item_timeout_s),
+        controllers,
+        buffered,
+    )
 
 
 def sent_to_agent(controller: AgentController) -> list[dict[str, Any]]:

@@ -4,6 +4,7 @@ from paddler.balancer.dispatch.agent_controller import AgentController
 from paddler.balancer.dispatch.agent_controller_pool import AgentControllerPool
 from paddler.balancer.dispatch.mailbox import AgentGone
 from paddler.protocol.agent_socket import BalancerMethod
+from paddler.protocol.model_pool import DEFAULT_POOL
 
 
 def agent_with_slots(pool: AgentControllerPool, agent_id: str, slots: int) -> AgentController:
@@ -19,7 +20,7 @@ def test_the_agent_with_the_highest_free_slot_ratio_is_chosen() -> None:
     pool = AgentControllerPool()
     small = agent_with_slots(pool, "small", 2)
     large = agent_with_slots(pool, "large", 4)
-    claims = [pool.try_claim() for _ in range(3)]
+    claims = [pool.try_claim(DEFAULT_POOL) for _ in range(3)]
 
     chosen = [claim.controller.id for claim in claims if claim is not None]
 
@@ -33,13 +34,13 @@ def test_an_agent_without_a_model_gets_nothing() -> None:
     pool = AgentControllerPool()
     pool.register(AgentController("empty", None, 4))
 
-    assert pool.try_claim() is None
+    assert pool.try_claim(DEFAULT_POOL) is None
 
 
 def test_a_claim_is_released_once_even_when_released_twice() -> None:
     pool = AgentControllerPool()
     agent = agent_with_slots(pool, "a", 1)
-    claim = pool.try_claim()
+    claim = pool.try_claim(DEFAULT_POOL)
     assert claim is not None
 
     claim.release()
@@ -67,7 +68,7 @@ def test_closing_an_agent_ends_its_requests_and_removes_its_slots() -> None:
 
     assert list(mailbox._items) == [AgentGone()]
     assert agent.slots_total == 0
-    assert pool.try_claim() is None
+    assert pool.try_claim(DEFAULT_POOL) is None
 
 
 def test_a_batch_frame_delivers_tokens_and_the_result_in_order() -> None:
@@ -96,11 +97,11 @@ def test_the_choice_stays_least_busy_and_the_index_stays_small_over_many_claims(
     agents = [agent_with_slots(pool, f"agent-{n}", 4) for n in range(10)]
 
     for _ in range(10_000):
-        claims = [pool.try_claim() for _ in range(20)]
+        claims = [pool.try_claim(DEFAULT_POOL) for _ in range(20)]
         # 20 claims over 10 agents of 4 slots: least busy first means 2 each.
         assert sorted(agent.slots_claimed for agent in agents) == [2] * 10
         for claim in claims:
             assert claim is not None
             claim.release()
 
-    assert len(pool._heap) <= 4 * len(agents) + 64
+    assert len(pool._heaps[DEFAULT_POOL]) <= 4 * len(agents) + 64

@@ -9,21 +9,36 @@ from paddler.balancer.dispatch.state_database import (
     open_state_database,
 )
 from paddler.protocol.balancer_desired_state import BalancerDesiredState, ChatTemplate
+from paddler.protocol.model_pool import ModelPoolSettings
 
 
-async def test_a_file_database_round_trips_the_state_and_leaves_no_temporary_file(tmp_path: Path) -> None:
+async def test_a_file_database_round_trips_every_pool_and_leaves_no_temporary_file(tmp_path: Path) -> None:
     path = tmp_path / "nested" / "state.json"
     database = open_state_database(f"file://{path}")
     assert isinstance(database, FileStateDatabase)
     state = BalancerDesiredState(
         chat_template_override=ChatTemplate(content="x"), use_chat_template_override=True
     )
+    pools = {
+        "default": ModelPoolSettings(desired_state=state),
+        "other": ModelPoolSettings(aliases=["o"], min_agents=1, max_concurrency=3),
+    }
 
     assert await database.load() is None
-    await database.store(state)
+    await database.store(pools)
 
-    assert await FileStateDatabase(path).load() == state
+    assert await FileStateDatabase(path).load() == pools
     assert [child.name for child in path.parent.iterdir()] == ["state.json"]
+
+
+async def test_a_file_written_before_pools_is_read_as_the_default_pools_state(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    state = BalancerDesiredState(
+        use_chat_template_override=True, chat_template_override=ChatTemplate(content="y")
+    )
+    path.write_text(state.model_dump_json())
+
+    assert await FileStateDatabase(path).load() == {"default": ModelPoolSettings(desired_state=state)}
 
 
 async def test_memory_is_the_default_kind() -> None:
@@ -47,5 +62,5 @@ async def test_a_corrupt_file_is_reported_not_silently_replaced(tmp_path: Path) 
     path = tmp_path / "state.json"
     path.write_text("{not json")
 
-    with pytest.raises(StateDatabaseError, match="no valid desired state"):
+    with pytest.raises(StateDatabaseError, match="no valid pools"):
         await FileStateDatabase(path).load()
