@@ -4,7 +4,10 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <tuple>
 #include <stdexcept>
 #include <vector>
 
@@ -242,9 +245,33 @@ PairSeconds time_both(const Heads& heads, std::int64_t streams, std::int64_t tok
 
 }  // namespace
 
+namespace {
+
+// What a probe's result depends on: the attention's shapes and the threads.
+// The machine is the same for the process's life.
+using ProbeKey = std::tuple<std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::uint32_t,
+                            std::uint32_t, std::uint32_t, std::int32_t>;
+
+// Earlier results, so that an agent moved back and forth between model pools
+// (or reloading the same model) does not pay the probe's second at every load.
+std::mutex g_probes_mutex;
+std::map<ProbeKey, FlashAttentionProbe> g_probes;
+
+}  // namespace
+
 FlashAttentionProbe probe_flash_attention(const llama_model* model, std::uint32_t slots, std::uint32_t context_size,
                                           std::uint32_t n_ubatch, std::int32_t threads) {
     const Heads heads = heads_of(model);
+    const ProbeKey key{heads.head_dim_k, heads.head_dim_v, heads.heads, heads.kv_heads, heads.layers,
+                       slots,            context_size,     n_ubatch,    threads};
+    {
+        std::lock_guard lock(g_probes_mutex);
+        if (const auto found = g_probes.find(key); found != g_probes.end()) {
+            FlashAttentionProbe known = found->second;
+            known.summary += " (measured at an earlier load of the same shapes)";
+            return known;
+        }
+    }
     const auto context = static_cast<std::int64_t>(std::max<std::uint32_t>(context_size, 8));
     // A decode step costs each slot its own attention, so a few slots stand for
     // many: 64 slots of a large model would need GBs of probe buffers.
@@ -296,6 +323,8 @@ FlashAttentionProbe probe_flash_attention(const llama_model* model, std::uint32_
                   probe.enable ? "on" : "off", probe.seconds_with, probe.seconds_without, slots, context_size,
                   threads);
     probe.summary = line;
+    std::lock_guard lock(g_probes_mutex);
+    g_probes.emplace(key, probe);
     return probe;
 }
 

@@ -16,7 +16,8 @@
 // slot's life of three prompt tokens to one generated. Only the attention
 // differs between the two graphs llama.cpp builds, so this part decides. It
 // takes about a second at load for the model sizes a CPU serves; large
-// depths are sampled at a cap and scaled linearly.
+// depths are sampled at a cap and scaled linearly. A result is kept for the
+// process's life and reused for the same shapes and threads (thread-safe).
 #pragma once
 
 #include <cstdint>

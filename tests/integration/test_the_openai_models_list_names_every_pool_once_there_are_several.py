@@ -13,6 +13,6 @@ async def test_the_openai_models_list_names_every_pool_once_there_are_several(cl
         assert set(models) == {"default", "fixed"}
         assert models["default"]["owned_by"] == "paddler"
         assert models["default"]["loaded"] is True
-        # No agent serves it (none is pinned to it, and placement keeps unpinned ones in default).
+        # No agent serves it: nothing asked for it, and it wants no agent (min_agents 0).
         assert models["fixed"]["loaded"] is False
         assert models["fixed"]["aliases"] == ["same-answer"]

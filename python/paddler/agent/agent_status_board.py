@@ -21,6 +21,8 @@ class AgentStatusBoard:
     download_current: int = 0
     download_total: int = 0
     download_indeterminate: bool = False
+    # The balancer's id of the last state applied (or found not appliable); None: none yet.
+    applied_state_id: int | None = None
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     # Set for changes that must each reach the balancer (a new application
     # status), unlike download progress, which may be sampled.

@@ -154,6 +154,7 @@ class ManagementSocketClient:
         registration: dict[str, object] = {
             "name": self._name,
             "desired_slots_total": self._board.desired_slots_total,
+            "capabilities": [agent_socket.STATE_IDS],
         }
         if self._pool is not None:
             # Only when set: Paddler's own balancer knows no pools.
@@ -194,7 +195,9 @@ class ManagementSocketClient:
             self._board.urgent.clear()
             self._status_version += 1
             status = self._board.snapshot(self._reconciler.slots_processing).model_dump(mode="json")
-            params = {"version": self._status_version, "status": status}
+            params: dict[str, Any] = {"version": self._status_version, "status": status}
+            if self._board.applied_state_id is not None:
+                params["applied_state_id"] = self._board.applied_state_id
             outbox.send(agent_socket.notification(AgentMethod.UPDATE_AGENT_STATUS, params))
             # Bursts (a download's progress) are sampled every STATUS_MIN_GAP_S;
             # a new application status goes out at once.
@@ -234,7 +237,8 @@ class ManagementSocketClient:
             if isinstance(state, InvalidBody):
                 logger.error("the balancer sent an invalid desired state: %s", state.message)
                 return
-            self._reconciler.set_desired_state(state)
+            state_id = params.get("state_id")
+            self._reconciler.set_desired_state(state, state_id if isinstance(state_id, int) else None)
         elif method == BalancerMethod.VERSION:
             logger.info("balancer version %s", params.get("version"))
         else:

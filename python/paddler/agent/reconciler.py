@@ -152,6 +152,7 @@ class Reconciler:
         self._threads = threads
         self._thread_wait = thread_wait
         self._desired: AgentDesiredState | None = None
+        self._desired_id: int | None = None
         self._applied: AgentDesiredState | None = None
         self._wake = asyncio.Event()
         self.serving: ServingModel | None = None
@@ -169,8 +170,14 @@ class Reconciler:
         busy from the moment it is taken."""
         return self._in_flight
 
-    def set_desired_state(self, state: AgentDesiredState) -> None:
+    def set_desired_state(self, state: AgentDesiredState, state_id: int | None = None) -> None:
+        """`state_id`: the balancer's id of this state, reported back once it is applied."""
         self._desired = state
+        self._desired_id = state_id
+        if state == self._applied and state_id is not None:
+            # Nothing to do: it is applied already.
+            self._board.update(applied_state_id=state_id)
+            self._board.urgent.set()
         self._wake.set()
 
     def stop_accepting(self) -> None:
@@ -224,19 +231,25 @@ class Reconciler:
                 # A new desired state: fresh, and its own backoff.
                 attempted, failures = desired, 0
                 self._board.update(state_application_status=AgentStateApplicationStatus.FRESH)
+            desired_id = self._desired_id
             try:
                 standing = await self._apply(desired)
                 self._applied = desired
                 self._board.update(
-                    state_application_status=AgentStateApplicationStatus.APPLIED, issues=standing
+                    state_application_status=AgentStateApplicationStatus.APPLIED,
+                    issues=standing,
+                    applied_state_id=desired_id,
                 )
+                self._board.urgent.set()
                 continue  # a state that arrived meanwhile is taken at once
             except _NotAppliable as failure:
                 self._applied = desired  # trying again cannot help; wait for a new state
                 self._board.update(
                     state_application_status=AgentStateApplicationStatus.ATTEMPTED_AND_NOT_APPLIABLE,
                     issues=[failure.problem],
+                    applied_state_id=desired_id,
                 )
+                self._board.urgent.set()
                 continue
             except _Superseded:
                 continue

@@ -11,6 +11,7 @@ from paddler.balancer.dispatch.balancer_metrics import BalancerMetrics
 from paddler.balancer.dispatch.buffered_request_manager import BufferBudget
 from paddler.balancer.dispatch.embedding_batch_relay import EmbeddingBatchRelay
 from paddler.balancer.dispatch.model_pools import ModelPools
+from paddler.balancer.dispatch.pool_placement import PoolPlacement
 from paddler.balancer.dispatch.reconciliation_service import ReconciliationService
 from paddler.balancer.dispatch.request_relay import RequestRelay
 from paddler.balancer.dispatch.state_database import open_state_database
@@ -87,6 +88,7 @@ async def run_balancer(config: BalancerConfig, shutdown: asyncio.Event) -> None:
     )
     background: list[Service] = [
         reconciliation,
+        PoolPlacement(pool, pools, reconciliation, buffered_requests, metrics),
         ManagementService(
             config.management_addr,
             pool,

@@ -62,11 +62,19 @@ class RpcErrorCode(enum.IntEnum):
     DUPLICATE_REQUEST_ID = -32003
 
 
+# The capability of agents that echo set_state's `state_id` (RegisterAgentParams.capabilities).
+STATE_IDS: Final = "state_ids"
+
+
 class RegisterAgentParams(StrictModel):
     name: str | None = None
     desired_slots_total: int = Field(ge=0)
     # The model pool the agent always serves (`--pool`); absent: the balancer places it.
     pool: str | None = Field(default=None, pattern=f"^(?:{POOL_NAME.pattern})$")
+    # What the agent understands beyond Paddler's protocol: "state_ids" (a `state_id` in
+    # set_state, echoed as `applied_state_id` in its statuses: the balancer may move it
+    # between model pools, knowing when it serves the new one).
+    capabilities: list[str] = Field(default_factory=list, max_length=16)
     protocol_version: str = AGENT_SOCKET_PROTOCOL_VERSION
 
 
@@ -74,6 +82,8 @@ class UpdateAgentStatusParams(StrictModel):
     # Monotonic per connection; a snapshot older than the last one is dropped.
     version: int
     status: AgentStatus
+    # The `state_id` of the last set_state the agent finished applying (capability "state_ids").
+    applied_state_id: int | None = None
 
 
 class SamplingOverrides(StrictModel):

@@ -34,7 +34,12 @@ SendText = Callable[[str], Awaitable[None]]
 
 class AgentController:
     def __init__(
-        self, agent_id: str, name: str | None, desired_slots_total: int, pinned_pool: str | None = None
+        self,
+        agent_id: str,
+        name: str | None,
+        desired_slots_total: int,
+        pinned_pool: str | None = None,
+        capabilities: frozenset[str] = frozenset(),
     ) -> None:
         self.id = agent_id
         self.name = name
@@ -45,8 +50,14 @@ class AgentController:
         # the one it serves now (None: none yet); the balancer's placement sets it.
         self.pinned_pool = pinned_pool
         self.pool_name: str | None = None
-        # The pool and version of the last state pushed to the agent.
+        # The pool and version of the last state pushed to the agent, and its id.
         self.pushed_state: tuple[str, int] | None = None
+        self.pushed_state_id: int | None = None
+        # What it echoes: the id of the last state it applied (agents with "state_ids").
+        self.capabilities = capabilities
+        self.applied_state_id: int | None = None
+        # The pool it is being moved to (it serves none meanwhile), by the placement.
+        self.switching_to: str | None = None
         self._status_version = -1
         # Set when the agent refused a request for want of a model: it gets
         # nothing more until its next status says what it has.
@@ -217,7 +228,9 @@ class AgentController:
         if decoded.version <= self._status_version:
             return  # a snapshot older than one we already have
         self._status_version = decoded.version
-        if decoded.status != self.status or self._unavailable:
+        applied_changed = decoded.applied_state_id != self.applied_state_id
+        self.applied_state_id = decoded.applied_state_id
+        if decoded.status != self.status or self._unavailable or applied_changed:
             self._unavailable = False
             self.status = decoded.status
             self.status_changes.emit(self)

@@ -41,6 +41,13 @@ class BalancerMetrics:
             "then",
             self.registry,
         )
+        # Unpinned agents moved from one model pool to another, by why.
+        self.placements = LoopLocalCounter(
+            "paddler_pool_placements",
+            "Agents moved to another model pool, by reason",
+            "reason",
+            self.registry,
+        )
         self.tokens_generated = LoopLocalCounter(
             "paddler_tokens_generated", "Tokens relayed to clients", None, self.registry
         )

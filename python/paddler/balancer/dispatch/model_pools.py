@@ -1,8 +1,8 @@
 """Every model pool of the cluster by name: their settings (persisted), the OpenAI `model` each
 answers to, and which agents serve them.
 
-Placement in this version: an agent started with `--pool NAME` serves that pool; every other
-agent serves `default`. A cluster with only `default` behaves as one without pools.
+An agent started with `--pool NAME` serves that pool; every other agent starts in `default` and
+is moved by demand (pool_placement.py). A cluster with only `default` behaves as one without pools.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from typing import Any
 
@@ -10,7 +11,7 @@ from paddler.balancer.dispatch.agent_controller import AgentController
 from paddler.balancer.dispatch.agent_controller_pool import AgentControllerPool
 from paddler.balancer.dispatch.model_pools import ModelPools
 from paddler.protocol import agent_socket
-from paddler.protocol.agent_socket import BalancerMethod
+from paddler.protocol.agent_socket import STATE_IDS, BalancerMethod
 from paddler.protocol.balancer_desired_state import BalancerDesiredState
 from paddler.protocol.model_pool import DEFAULT_POOL
 
@@ -21,6 +22,7 @@ class ReconciliationService:
     def __init__(self, agents: AgentControllerPool, pools: ModelPools) -> None:
         self._agents = agents
         self.pools = pools
+        self._state_ids = itertools.count(1)
 
     # Paddler's single desired state is the default pool's.
 
@@ -40,17 +42,25 @@ class ReconciliationService:
         self._push_if_changed(controller)
 
     def _push_if_changed(self, controller: AgentController) -> bool:
-        pool = self.pools.pools.get(controller.pool_name or "")
+        # An agent being moved gets its new pool's state now: it finishes its
+        # requests in flight before it replaces its model, and gets no new one meanwhile.
+        pool = self.pools.pools.get(controller.switching_to or controller.pool_name or "")
         if pool is None or pool.applicable_state is None:
             return False
         pushed = (pool.name, pool.version)
         if controller.pushed_state == pushed:
             return False
         controller.pushed_state = pushed
-        controller.send(
-            agent_socket.notification(BalancerMethod.SET_STATE, {"desired_state": pool.applicable_state})
-        )
+        params: dict[str, Any] = {"desired_state": pool.applicable_state}
+        if STATE_IDS in controller.capabilities:
+            controller.pushed_state_id = next(self._state_ids)
+            params["state_id"] = controller.pushed_state_id
+        controller.send(agent_socket.notification(BalancerMethod.SET_STATE, params))
         return True
+
+    def push(self, controller: AgentController) -> None:
+        """Pushes the agent its pool's state now if it has not had it (the placement moved it)."""
+        self._push_if_changed(controller)
 
     async def run(self, shutdown: asyncio.Event) -> None:
         seen = self.pools.changes.version

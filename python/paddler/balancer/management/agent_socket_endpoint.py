@@ -134,4 +134,7 @@ class AgentSocketEndpoint:
                 POLICY_VIOLATION, websocket_close_reason(f"invalid register_agent: {params.message}")
             )
             return None
-        return AgentController(agent_id, params.name, params.desired_slots_total, params.pool), rest
+        controller = AgentController(
+            agent_id, params.name, params.desired_slots_total, params.pool, frozenset(params.capabilities)
+        )
+        return controller, rest

@@ -1,0 +1,192 @@
+"""Which model pool each unpinned agent serves: decided by demand, one move at a time, logged.
+
+Every pool first gets its `min_agents`. A pool with requests waiting in its buffer (none of its
+agents has a free slot) and fewer than `max_agents` agents takes one more: from no pool if an
+agent serves none, else from the pool that least needs it: one above its own `min_agents`, with
+no request in flight or waiting, idle for its `keep_alive_s`, the least recently used first.
+
+A moved agent serves no pool while it moves (so no request reaches its old model), gets its new
+pool's state at once (it finishes its requests in flight first, then loads the new model), and
+joins the new pool when its status says it applied that state (the `state_id` it echoes). Only
+agents that echo state ids (our agents: capability "state_ids") and were not started with
+`--pool` are moved. A move whose target pool is deleted returns the agent to `default`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from paddler.balancer.dispatch.agent_controller import AgentController
+from paddler.balancer.dispatch.agent_controller_pool import AgentControllerPool
+from paddler.balancer.dispatch.balancer_metrics import BalancerMetrics
+from paddler.balancer.dispatch.buffered_request_manager import BufferBudget
+from paddler.balancer.dispatch.model_pool import ModelPool
+from paddler.balancer.dispatch.model_pools import ModelPools
+from paddler.balancer.dispatch.reconciliation_service import ReconciliationService
+from paddler.protocol.agent_socket import STATE_IDS
+from paddler.protocol.agent_status import AgentStateApplicationStatus
+from paddler.protocol.model_pool import DEFAULT_POOL
+
+logger = logging.getLogger(__name__)
+
+# Decisions are also taken this often without an event: keep-alive periods run out silently.
+_TICK_S = 0.5
+
+
+class PoolPlacement:
+    def __init__(
+        self,
+        agents: AgentControllerPool,
+        pools: ModelPools,
+        reconciliation: ReconciliationService,
+        budget: BufferBudget,
+        metrics: BalancerMetrics,
+    ) -> None:
+        self._agents = agents
+        self._pools = pools
+        self._reconciliation = reconciliation
+        self._budget = budget
+        self._metrics = metrics
+
+    async def run(self, shutdown: asyncio.Event) -> None:
+        notifiers = (self._agents.changes, self._pools.changes, self._budget.changes)
+        while not shutdown.is_set():
+            try:
+                self.place(time.monotonic())
+            except Exception:
+                # A placement bug must not stop serving: the next event tries again.
+                logger.exception("placing agents in model pools failed")
+            seen = [notifier.version for notifier in notifiers]
+            waits = [
+                asyncio.ensure_future(n.wait_for_change(v)) for n, v in zip(notifiers, seen, strict=True)
+            ]
+            stopping = asyncio.ensure_future(shutdown.wait())
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(_TICK_S):
+                    await asyncio.wait([*waits, stopping], return_when=asyncio.FIRST_COMPLETED)
+            for wait in [*waits, stopping]:
+                wait.cancel()
+
+    # -- decisions -------------------------------------------------------------
+
+    def place(self, now: float) -> None:
+        self._finish_moves()
+        serving = {name: self._count(name) for name in self._pools.pools}
+        for pool in self._wanting(serving):
+            donor = self._donor(pool, serving, now)
+            if donor is None:
+                continue
+            reason = "min_agents" if serving[pool.name] < pool.settings.min_agents else "waiting_requests"
+            self._move(donor, pool, reason, serving)
+
+    def _movable(self, controller: AgentController) -> bool:
+        return (
+            STATE_IDS in controller.capabilities
+            and controller.pinned_pool is None
+            and controller.switching_to is None
+            and not controller.closed
+        )
+
+    def _count(self, name: str) -> int:
+        """Agents serving the pool or moving to it."""
+        return sum(
+            1
+            for controller in self._agents.agents.values()
+            if controller.switching_to == name
+            or (controller.switching_to is None and controller.pool_name == name)
+        )
+
+    def _wanting(self, serving: dict[str, int]) -> list[ModelPool]:
+        """Pools that should get one more agent, those under their min_agents first."""
+        under_minimum: list[ModelPool] = []
+        waiting: list[ModelPool] = []
+        for pool in self._pools.pools.values():
+            if pool.deleting or pool.applicable_state is None:
+                continue
+            count = serving[pool.name]
+            limit = pool.settings.max_agents
+            if limit is not None and count >= limit:
+                continue
+            if count < pool.settings.min_agents:
+                under_minimum.append(pool)
+            elif pool.buffer.buffered_requests_current > 0 and not self._moving_to(pool.name):
+                waiting.append(pool)
+        # The longest-waiting demand first: the pool whose last request is oldest.
+        waiting.sort(key=lambda pool: pool.last_request_at)
+        return under_minimum + waiting
+
+    def _moving_to(self, name: str) -> bool:
+        return any(controller.switching_to == name for controller in self._agents.agents.values())
+
+    def _donor(self, target: ModelPool, serving: dict[str, int], now: float) -> AgentController | None:
+        best: tuple[float, AgentController] | None = None
+        for controller in self._agents.agents.values():
+            if not self._movable(controller) or controller.pool_name == target.name:
+                continue
+            source = self._pools.pools.get(controller.pool_name or "")
+            if source is None:
+                rank = float("-inf")  # serves no pool: free to take
+            elif self._may_give(source, serving, now):
+                rank = source.last_request_at
+            else:
+                continue
+            if best is None or rank < best[0]:
+                best = (rank, controller)
+        return best[1] if best is not None else None
+
+    @staticmethod
+    def _may_give(source: ModelPool, serving: dict[str, int], now: float) -> bool:
+        return (
+            serving[source.name] > source.settings.min_agents
+            and source.in_flight == 0
+            and now - source.last_request_at >= source.settings.keep_alive_s
+        )
+
+    def _move(
+        self, controller: AgentController, target: ModelPool, reason: str, serving: dict[str, int]
+    ) -> None:
+        source = controller.pool_name
+        logger.info(
+            "model pool placement: agent %s (%s) moves from %s to %s (%s)",
+            controller.id,
+            controller.name,
+            source or "no pool",
+            target.name,
+            reason.replace("_", " "),
+        )
+        self._metrics.placements.inc(label_value=reason)
+        controller.switching_to = target.name
+        self._agents.move(controller, None)
+        if source is not None and source in serving:
+            serving[source] -= 1
+        serving[target.name] += 1
+        self._reconciliation.push(controller)
+
+    def _finish_moves(self) -> None:
+        for controller in list(self._agents.agents.values()):
+            name = controller.switching_to
+            if name is None:
+                continue
+            target = self._pools.pools.get(name)
+            if target is None or target.deleting:
+                controller.switching_to = None
+                logger.info(
+                    "model pool placement: agent %s returns to %s (its pool went)",
+                    controller.id,
+                    DEFAULT_POOL,
+                )
+                self._agents.move(controller, DEFAULT_POOL)
+                self._reconciliation.push(controller)
+                continue
+            if (
+                controller.applied_state_id is not None
+                and controller.applied_state_id == controller.pushed_state_id
+                and controller.status.state_application_status is AgentStateApplicationStatus.APPLIED
+                and controller.status.slots_total > 0
+            ):
+                controller.switching_to = None
+                logger.info("model pool placement: agent %s serves %s now", controller.id, name)
+                self._agents.move(controller, name)

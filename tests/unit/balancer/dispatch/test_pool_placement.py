@@ -1,0 +1,111 @@
+import time
+
+import orjson
+
+from paddler.balancer.dispatch.agent_controller import AgentController
+from paddler.balancer.dispatch.agent_controller_pool import AgentControllerPool
+from paddler.balancer.dispatch.balancer_metrics import BalancerMetrics
+from paddler.balancer.dispatch.buffered_request_manager import BufferBudget
+from paddler.balancer.dispatch.model_pools import ModelPools
+from paddler.balancer.dispatch.pool_placement import PoolPlacement
+from paddler.balancer.dispatch.reconciliation_service import ReconciliationService
+from paddler.balancer.dispatch.state_database import MemoryStateDatabase
+from paddler.protocol.agent_socket import STATE_IDS
+from paddler.protocol.balancer_desired_state import BalancerDesiredState
+from paddler.protocol.model_pool import ModelPoolSettings
+
+
+class Placed:
+    def __init__(self) -> None:
+        self.agents = AgentControllerPool()
+        budget = BufferBudget(10)
+        self.pools = ModelPools(self.agents, MemoryStateDatabase(), budget, 30.0)
+        self.reconciliation = ReconciliationService(self.agents, self.pools)
+        self.placement = PoolPlacement(
+            self.agents, self.pools, self.reconciliation, budget, BalancerMetrics(self.agents, budget)
+        )
+        self._statuses = 0
+
+    async def pool(self, name: str, **settings: object) -> None:
+        state = BalancerDesiredState(model={"LocalToAgent": f"/models/{name}.gguf"})  # type: ignore[arg-type]
+        await self.pools.put(name, ModelPoolSettings.model_validate({"desired_state": state, **settings}))
+
+    def agent(self, name: str, pinned: str | None = None, capable: bool = True) -> AgentController:
+        capabilities = frozenset({STATE_IDS}) if capable else frozenset()
+        controller = AgentController(name, name, 1, pinned, capabilities)
+        self.agents.register(controller)
+        self.reconciliation.agent_joined(controller)
+        self.applied(controller)
+        return controller
+
+    def applied(self, controller: AgentController) -> None:
+        """The agent reports the last state it was sent as applied, with one slot."""
+        self._statuses += 1
+        params = {
+            "version": self._statuses,
+            "status": {"slots_total": 1, "desired_slots_total": 1, "state_application_status": "Applied"},
+            "applied_state_id": controller.pushed_state_id,
+        }
+        message = {"jsonrpc": "2.0", "method": "update_agent_status", "params": params}
+        controller.handle_frame(orjson.dumps(message))
+
+    def waiting_request(self, pool: str) -> None:
+        answer = self.pools.pools[pool].buffer.claim(lambda _: None)
+        assert not hasattr(answer, "controller"), "the pool had a free slot"
+
+
+async def test_an_idle_pool_gives_its_agent_to_a_pool_whose_requests_wait_and_it_joins_once_applied() -> None:
+    placed = Placed()
+    await placed.pool("default", keep_alive_s=0)
+    await placed.pool("other", keep_alive_s=0)
+    agent = placed.agent("a")
+    placed.waiting_request("other")
+
+    placed.placement.place(time.monotonic())
+    moving = (agent.pool_name, agent.switching_to)
+    placed.applied(agent)
+    placed.placement.place(time.monotonic())
+
+    assert moving == (None, "other")
+    assert agent.pool_name == "other"
+    assert agent.switching_to is None
+
+
+async def test_a_pool_used_within_its_keep_alive_keeps_its_agent() -> None:
+    placed = Placed()
+    await placed.pool("default", keep_alive_s=300)
+    await placed.pool("other", keep_alive_s=0)
+    agent = placed.agent("a")
+    placed.waiting_request("other")
+
+    placed.placement.place(time.monotonic())
+
+    assert agent.pool_name == "default"
+    assert agent.switching_to is None
+
+
+async def test_pinned_agents_and_agents_without_state_ids_are_never_moved() -> None:
+    placed = Placed()
+    await placed.pool("default", keep_alive_s=0)
+    await placed.pool("other", keep_alive_s=0)
+    await placed.pool("third", keep_alive_s=0)
+    pinned = placed.agent("pinned", pinned="third")
+    paddlers = placed.agent("paddlers", capable=False)
+    placed.waiting_request("other")
+
+    placed.placement.place(time.monotonic())
+
+    assert (pinned.pool_name, paddlers.pool_name) == ("third", "default")
+
+
+async def test_a_pool_under_its_min_agents_gets_one_before_waiting_requests_elsewhere() -> None:
+    placed = Placed()
+    await placed.pool("default", keep_alive_s=0)
+    await placed.pool("waiting", keep_alive_s=0)
+    await placed.pool("minimum", min_agents=1)
+    agent = placed.agent("a")
+    placed.waiting_request("waiting")
+
+    placed.placement.place(time.monotonic())
+
+    assert agent.switching_to == "minimum"
