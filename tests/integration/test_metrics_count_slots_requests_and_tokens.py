@@ -23,7 +23,7 @@ async def test_metrics_count_slots_requests_and_tokens(cluster: Cluster) -> None
     samples = await wait_until(samples_once_the_slot_is_free, timeout_s=5, what="the slot to be free")
     assert samples[("paddler_slots_total", ())] == 2
     assert samples[("paddler_requests_buffered", ())] == 0
-    assert samples[("paddler_requests_total", (("outcome", "ok"),))] == 1
+    assert samples[("paddler_requests_total", (("outcome", "ok"), ("pool", "default")))] == 1
     assert samples[("paddler_tokens_generated_total", ())] == len(lines) - 1
     assert samples[("paddler_time_to_first_token_seconds_count", ())] == 1
     assert samples[("paddler_queue_wait_seconds_count", ())] == 1

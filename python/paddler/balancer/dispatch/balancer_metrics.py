@@ -28,11 +28,18 @@ class BalancerMetrics:
         Gauge("paddler_agents", "Connected agents", registry=self.registry).set_function(
             lambda: len(pool.agents)
         )
+        # Per request: by model pool too.
         self.requests = LoopLocalCounter(
-            "paddler_requests", "Inference requests by outcome", "outcome", self.registry
+            "paddler_requests",
+            "Inference requests by model pool and outcome",
+            ("pool", "outcome"),
+            self.registry,
         )
         self.errors = LoopLocalCounter(
-            "paddler_request_errors", "Failed inference requests by code", "code", self.registry
+            "paddler_request_errors",
+            "Failed inference requests by model pool and code",
+            ("pool", "code"),
+            self.registry,
         )
         # An agent whose connection closes under requests may have been killed by one of them.
         self.requests_on_lost_agents = LoopLocalCounter(

@@ -15,27 +15,37 @@ from collections.abc import Iterator, Sequence
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
 
+LabelValue = str | tuple[str, ...]
+
 
 class LoopLocalCounter(Collector):
-    def __init__(self, name: str, documentation: str, label: str | None, registry: CollectorRegistry) -> None:
+    """`label`: one label's name, several (then each value is a tuple of as many), or None."""
+
+    def __init__(
+        self, name: str, documentation: str, label: str | tuple[str, ...] | None, registry: CollectorRegistry
+    ) -> None:
         self._name = name
         self._documentation = documentation
-        self._label = label
+        self._labels = [label] if isinstance(label, str) else list(label or ())
         # An unlabelled counter reads 0 before its first increment, as prometheus_client's does.
-        self._values: dict[str, float] = {} if label else {"": 0.0}
+        self._values: dict[LabelValue, float] = {} if self._labels else {"": 0.0}
         registry.register(self)
 
-    def inc(self, amount: float = 1.0, label_value: str = "") -> None:
+    def inc(self, amount: float = 1.0, label_value: LabelValue = "") -> None:
         self._values[label_value] = self._values.get(label_value, 0.0) + amount
 
-    def value(self, label_value: str = "") -> float:
+    def value(self, label_value: LabelValue = "") -> float:
         return self._values.get(label_value, 0.0)
 
     def collect(self) -> Iterator[CounterMetricFamily]:
-        labels = [self._label] if self._label else []
-        family = CounterMetricFamily(self._name, self._documentation, labels=labels)
-        for label_value, value in sorted(self._values.items()):
-            family.add_metric([label_value] if self._label else [], value)
+        family = CounterMetricFamily(self._name, self._documentation, labels=self._labels)
+        for label_value, value in sorted(self._values.items(), key=lambda item: str(item[0])):
+            if not self._labels:
+                family.add_metric([], value)
+            elif isinstance(label_value, tuple):
+                family.add_metric(list(label_value), value)
+            else:
+                family.add_metric([label_value], value)
         yield family
 
 

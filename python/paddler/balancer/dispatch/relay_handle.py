@@ -334,7 +334,7 @@ class RelayHandle:
             self._record.outcome = "ok"
         else:
             self._record.failed(event)
-            self._relay._metrics.errors.inc(label_value=str(event.code))
+            self._relay._metrics.errors.inc(label_value=(self._buffer.pool_name, str(event.code)))
         self._enter(RelayState.ENDED)
         self._close()
         try:
@@ -343,7 +343,7 @@ class RelayHandle:
             logger.exception("telling the client how its request ended failed")
 
     def _close(self) -> None:
-        self._relay._metrics.requests.inc(label_value=self._record.outcome)
+        self._relay._metrics.requests.inc(label_value=(self._buffer.pool_name, self._record.outcome))
         self._record.finish()
         on_closed, self._on_closed = self._on_closed, None
         if on_closed is not None:
