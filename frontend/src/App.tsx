@@ -6,13 +6,15 @@ import { storedToken, storeToken } from "./api/tokenStore";
 import { TokenDialog } from "./components/TokenDialog";
 import { DashboardPage } from "./pages/DashboardPage";
 import { ModelPage } from "./pages/ModelPage";
+import { PoolsPage } from "./pages/PoolsPage";
 import { PromptPage } from "./pages/PromptPage";
 
-type Route = "dashboard" | "model" | "prompt";
+type Route = "dashboard" | "model" | "pools" | "prompt";
 
 const ROUTES: { route: Route; hash: string; label: string }[] = [
   { route: "dashboard", hash: "#/", label: "Dashboard" },
   { route: "model", hash: "#/model", label: "Model" },
+  { route: "pools", hash: "#/pools", label: "Pools" },
   { route: "prompt", hash: "#/prompt", label: "Prompt" },
 ];
 
@@ -79,6 +81,7 @@ export function App({ locations }: { locations: ApiLocations }) {
         <h1>{title}</h1>
         {route === "dashboard" && <DashboardPage key={authVersion} client={client} locations={locations} />}
         {route === "model" && <ModelPage key={authVersion} client={client} />}
+        {route === "pools" && <PoolsPage key={authVersion} client={client} />}
         {route === "prompt" && <PromptPage locations={locations} />}
       </main>
       {unauthorized !== null && <TokenDialog message={unauthorized} onSubmit={(token) => changeToken(token)} />}

@@ -5,6 +5,7 @@ import {
   decodeBufferedRequestsSnapshot,
   decodeDesiredState,
   decodeInferenceMessage,
+  decodePoolsSnapshot,
   DecodeError,
   errorMessageOf,
 } from "./decode";
@@ -34,6 +35,24 @@ describe("the decoders read what the balancer sends", () => {
       const decoded = decodeDesiredState(state);
       expect(JSON.parse(JSON.stringify(decoded))).toEqual(state);
     }
+  });
+
+  it("reads the pools list, with no limit as null", () => {
+    const pool = {
+      name: "default",
+      desired_state: shapes.default_desired_state,
+      aliases: ["gpt-4o"],
+      min_agents: 0,
+      max_agents: null,
+      keep_alive_s: 300.0,
+      max_concurrency: 8,
+      agents: ["agent-1"],
+      requests_in_flight: 2,
+      buffered_requests: 1,
+      deleting: false,
+    };
+    expect(decodePoolsSnapshot({ pools: [pool] })).toEqual({ pools: [pool] });
+    expect(() => decodePoolsSnapshot({ pools: [{ ...pool, deleting: "no" }] })).toThrow(/pools\[0\]\.deleting/);
   });
 
   it("reads every kind of inference message", () => {

@@ -18,7 +18,9 @@ import {
   type InferenceParameters,
   type JsonValue,
   type ModelMetadata,
+  type ModelPool,
   type PanelConfig,
+  type PoolsSnapshot,
   type Usage,
 } from "./types";
 
@@ -191,6 +193,30 @@ export function decodeDesiredState(value: unknown): BalancerDesiredState {
     multimodal_projection: decodeDesiredModel(fields.multimodal_projection, "multimodal_projection"),
     use_chat_template_override: boolean(fields.use_chat_template_override, "use_chat_template_override"),
   };
+}
+
+export function decodePool(value: unknown, path = "pool"): ModelPool {
+  const fields = record(value, path);
+  const count = (key: string): number => number(fields[key], `${path}.${key}`);
+  const limit = (key: string): number | null => nullable(number)(fields[key], `${path}.${key}`);
+  return {
+    name: string(fields.name, `${path}.name`),
+    desired_state: decodeDesiredState(fields.desired_state),
+    aliases: array(fields.aliases, `${path}.aliases`, string),
+    min_agents: count("min_agents"),
+    max_agents: limit("max_agents"),
+    keep_alive_s: count("keep_alive_s"),
+    max_concurrency: limit("max_concurrency"),
+    agents: array(fields.agents, `${path}.agents`, string),
+    requests_in_flight: count("requests_in_flight"),
+    buffered_requests: count("buffered_requests"),
+    deleting: boolean(fields.deleting, `${path}.deleting`),
+  };
+}
+
+export function decodePoolsSnapshot(value: unknown): PoolsSnapshot {
+  const fields = record(value, "pools list");
+  return { pools: array(fields.pools, "pools", decodePool) };
 }
 
 export function decodeModelMetadata(value: unknown): ModelMetadata | null {

@@ -7,6 +7,8 @@ import {
   decodeChatTemplate,
   decodeDesiredState,
   decodeModelMetadata,
+  decodePool,
+  decodePoolsSnapshot,
   errorMessageOf,
 } from "./decode";
 import { parseSse } from "./sse";
@@ -17,6 +19,9 @@ import type {
   BufferedRequestsSnapshot,
   ChatTemplate,
   ModelMetadata,
+  ModelPool,
+  ModelPoolSettings,
+  PoolsSnapshot,
 } from "./types";
 
 export class ApiError extends Error {
@@ -117,6 +122,26 @@ export class ManagementClient {
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify(state),
     });
+  }
+
+  async pools(): Promise<PoolsSnapshot> {
+    return decodePoolsSnapshot(await this.getJson("/api/v1/pools"));
+  }
+
+  /** Creates or replaces a pool; an ApiError carries the server's reason for a refusal. */
+  async putPool(name: string, settings: ModelPoolSettings): Promise<{ created: boolean; pool: ModelPool }> {
+    const response = await this.request(`/api/v1/pools/${encodeURIComponent(name)}`, {
+      method: "PUT",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(settings),
+    });
+    const parsed: unknown = await response.json();
+    return { created: response.status === 201, pool: decodePool(parsed) };
+  }
+
+  /** The pool drains its requests, then leaves the list. */
+  async deletePool(name: string): Promise<void> {
+    await this.request(`/api/v1/pools/${encodeURIComponent(name)}`, { method: "DELETE" });
   }
 
   async modelMetadata(agentId: string): Promise<ModelMetadata | null> {

@@ -112,6 +112,35 @@ export interface BalancerDesiredState {
   use_chat_template_override: boolean;
 }
 
+// --- model pools (/api/v1/pools) ---------------------------------------------
+
+/** What `PUT /api/v1/pools/{name}` takes; the server fills what is left out. */
+export interface ModelPoolSettings {
+  desired_state: Partial<BalancerDesiredState>;
+  aliases: string[];
+  min_agents: number;
+  /** null: no limit. */
+  max_agents: number | null;
+  keep_alive_s: number;
+  /** Requests in flight across the pool, running and buffered; null: no limit. */
+  max_concurrency: number | null;
+}
+
+export interface ModelPool extends ModelPoolSettings {
+  name: string;
+  desired_state: BalancerDesiredState;
+  /** Agent ids; GET /api/v1/agents has their names. */
+  agents: string[];
+  requests_in_flight: number;
+  buffered_requests: number;
+  /** Deleted, draining its requests before it goes. */
+  deleting: boolean;
+}
+
+export interface PoolsSnapshot {
+  pools: ModelPool[];
+}
+
 export interface ModelMetadata {
   metadata: { [key: string]: JsonValue };
 }

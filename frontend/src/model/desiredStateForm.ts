@@ -86,7 +86,7 @@ export function parseHuggingFaceUrl(text: string): HuggingFaceFile | null {
   return { repoId: `${owner}/${repo}`, revision, filename: path.join("/") };
 }
 
-function validateModelSource(form: ModelSourceForm, field: string, errors: FormErrors): AgentDesiredModel {
+export function validateModelSource(form: ModelSourceForm, field: string, errors: FormErrors): AgentDesiredModel {
   switch (form.kind) {
     case "None":
       return "None";
