@@ -50,8 +50,14 @@ describe("the decoders read what the balancer sends", () => {
       requests_in_flight: 2,
       buffered_requests: 1,
       deleting: false,
+      placements: [
+        { at: 1764633600.5, agent_id: "agent-1", agent_name: null, from: null, to: "default", reason: "min_agents" },
+      ],
     };
     expect(decodePoolsSnapshot({ pools: [pool] })).toEqual({ pools: [pool] });
+    // From a balancer that does not send them: none.
+    const { placements: _, ...older } = pool;
+    expect(decodePoolsSnapshot({ pools: [older] }).pools[0]?.placements).toEqual([]);
     expect(() => decodePoolsSnapshot({ pools: [{ ...pool, deleting: "no" }] })).toThrow(/pools\[0\]\.deleting/);
   });
 

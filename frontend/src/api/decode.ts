@@ -20,6 +20,7 @@ import {
   type ModelMetadata,
   type ModelPool,
   type PanelConfig,
+  type PoolPlacement,
   type PoolsSnapshot,
   type Usage,
 } from "./types";
@@ -211,6 +212,20 @@ export function decodePool(value: unknown, path = "pool"): ModelPool {
     requests_in_flight: count("requests_in_flight"),
     buffered_requests: count("buffered_requests"),
     deleting: boolean(fields.deleting, `${path}.deleting`),
+    // Older balancers do not send it.
+    placements: fields.placements === undefined ? [] : array(fields.placements, `${path}.placements`, decodePlacement),
+  };
+}
+
+function decodePlacement(value: unknown, path: string): PoolPlacement {
+  const fields = record(value, path);
+  return {
+    at: number(fields.at, `${path}.at`),
+    agent_id: string(fields.agent_id, `${path}.agent_id`),
+    agent_name: nullable(string)(fields.agent_name, `${path}.agent_name`),
+    from: nullable(string)(fields.from, `${path}.from`),
+    to: string(fields.to, `${path}.to`),
+    reason: string(fields.reason, `${path}.reason`),
   };
 }
 

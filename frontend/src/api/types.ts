@@ -126,6 +126,19 @@ export interface ModelPoolSettings {
   max_concurrency: number | null;
 }
 
+/** One decision of the balancer's placement: an agent given to a pool, and why. */
+export interface PoolPlacement {
+  /** Unix time, seconds. */
+  at: number;
+  agent_id: string;
+  agent_name: string | null;
+  /** The pool it left; null when it served none. */
+  from: string | null;
+  to: string;
+  /** "min_agents", "waiting_requests" or "pool_deleted". */
+  reason: string;
+}
+
 export interface ModelPool extends ModelPoolSettings {
   name: string;
   desired_state: BalancerDesiredState;
@@ -135,6 +148,8 @@ export interface ModelPool extends ModelPoolSettings {
   buffered_requests: number;
   /** Deleted, draining its requests before it goes. */
   deleting: boolean;
+  /** The latest agents placed in it, oldest first. */
+  placements: PoolPlacement[];
 }
 
 export interface PoolsSnapshot {

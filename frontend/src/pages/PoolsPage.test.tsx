@@ -20,6 +20,7 @@ function pool(name: string, patch: Partial<ModelPool> = {}): ModelPool {
     requests_in_flight: 0,
     buffered_requests: 0,
     deleting: false,
+    placements: [],
     ...patch,
   };
 }
@@ -50,6 +51,28 @@ function fakeClient(initial: ModelPool[], refuse: { put?: string; delete?: strin
 }
 
 describe("PoolsPage", () => {
+  it("shows the latest placements, newest first, with the agent's name and the reason", async () => {
+    const moved = (at: number, to: string, reason: string) => ({
+      at,
+      agent_id: "agent-1",
+      agent_name: "gpu-box",
+      from: "default",
+      to,
+      reason,
+    });
+    const { client } = fakeClient([
+      pool("default"),
+      pool("qwen", { placements: [moved(100, "qwen", "waiting_requests")] }),
+      pool("llama", { placements: [moved(200, "llama", "min_agents")] }),
+    ]);
+    render(<PoolsPage client={client} />);
+    const items = within(await screen.findByTestId("placements")).getAllByRole("listitem");
+    expect(items.map((item) => item.textContent)).toEqual([
+      expect.stringMatching(/gpu-box moved from default to llama \(to reach its min_agents\)/),
+      expect.stringMatching(/gpu-box moved from default to qwen \(for its waiting requests\)/),
+    ]);
+  });
+
   it("lists each pool with its limits, its agents by name and a deleting badge", async () => {
     const { client } = fakeClient([
       pool("default", { agents: ["agent-1"], requests_in_flight: 2, buffered_requests: 1 }),

@@ -5,7 +5,7 @@
 import { useCallback, useEffect, useState } from "react";
 
 import type { ManagementClient } from "../api/managementClient";
-import type { AgentDesiredModel, AgentSnapshot, ModelPool, ModelPoolSettings } from "../api/types";
+import type { AgentDesiredModel, AgentSnapshot, ModelPool, ModelPoolSettings, PoolPlacement } from "../api/types";
 import { PoolEditor } from "../components/PoolEditor";
 import { baseName } from "../format";
 import { useAgents } from "../hooks/useManagementStreams";
@@ -154,6 +154,43 @@ function PoolRow({
   );
 }
 
+const REASONS: { [reason: string]: string } = {
+  min_agents: "to reach its min_agents",
+  waiting_requests: "for its waiting requests",
+  pool_deleted: "its pool was deleted",
+};
+
+// The latest decisions across pools, newest first.
+function latestPlacements(pools: ModelPool[], count: number): PoolPlacement[] {
+  return pools
+    .flatMap((pool) => pool.placements)
+    .sort((a, b) => b.at - a.at)
+    .slice(0, count);
+}
+
+function PlacementLog({ pools }: { pools: ModelPool[] }) {
+  const placements = latestPlacements(pools, 10);
+  return (
+    <section className="card" aria-labelledby="placements-title">
+      <h2 id="placements-title">Latest placements</h2>
+      {placements.length === 0 ? (
+        <p className="muted">No agent has been moved between pools yet.</p>
+      ) : (
+        <ul className="placements" data-testid="placements">
+          {placements.map((placement) => (
+            <li key={`${placement.at}-${placement.agent_id}`} className="small">
+              <span className="mono">{new Date(placement.at * 1000).toLocaleTimeString()}</span> agent{" "}
+              <strong>{placement.agent_name ?? placement.agent_id}</strong> moved from{" "}
+              <span className="mono">{placement.from ?? "no pool"}</span> to{" "}
+              <span className="mono">{placement.to}</span> ({REASONS[placement.reason] ?? placement.reason})
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
 function namesOf(agents: AgentSnapshot[] | null): Map<string, string> {
   return new Map((agents ?? []).map((agent) => [agent.id, agent.name ?? agent.id]));
 }
@@ -253,6 +290,7 @@ export function PoolsPage({ client }: { client: ManagementClient }) {
           </table>
         )}
       </section>
+      {pools !== null && <PlacementLog pools={pools} />}
     </div>
   );
 }

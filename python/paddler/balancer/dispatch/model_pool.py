@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import deque
 from typing import Any
 
 from paddler.balancer.dispatch.buffered_request_manager import BufferedRequestManager
@@ -20,6 +21,10 @@ def applicable_state(desired: BalancerDesiredState) -> dict[str, Any]:
     return state
 
 
+# Enough for the panel to show what happened lately, bounded for a long-running balancer.
+_PLACEMENTS_KEPT = 20
+
+
 class ModelPool:
     def __init__(self, name: str, settings: ModelPoolSettings | None, buffer: BufferedRequestManager) -> None:
         self.name = name
@@ -34,6 +39,8 @@ class ModelPool:
         self.applicable_state: dict[str, Any] | None = None
         # One more at every change of the settings: agents get the state again.
         self.version = 0
+        # The placement's latest decisions that gave this pool an agent, oldest first.
+        self.placements: deque[dict[str, Any]] = deque(maxlen=_PLACEMENTS_KEPT)
         if settings is not None:
             self.configure(settings)
 

@@ -181,4 +181,5 @@ class ModelPools:
         view["requests_in_flight"] = pool.in_flight
         view["buffered_requests"] = pool.buffer.buffered_requests_current
         view["deleting"] = pool.deleting
+        view["placements"] = list(pool.placements)
         return view

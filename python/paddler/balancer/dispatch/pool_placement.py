@@ -158,12 +158,27 @@ class PoolPlacement:
             reason.replace("_", " "),
         )
         self._metrics.placements.inc(label_value=reason)
+        self._record(target, controller, source, reason)
         controller.switching_to = target.name
         self._agents.move(controller, None)
         if source is not None and source in serving:
             serving[source] -= 1
         serving[target.name] += 1
         self._reconciliation.push(controller)
+
+    @staticmethod
+    def _record(target: ModelPool, controller: AgentController, source: str | None, reason: str) -> None:
+        """Kept for the pool's view (the panel shows them), beside the log line."""
+        target.placements.append(
+            {
+                "at": time.time(),
+                "agent_id": controller.id,
+                "agent_name": controller.name,
+                "from": source,
+                "to": target.name,
+                "reason": reason,
+            }
+        )
 
     def _finish_moves(self) -> None:
         for controller in list(self._agents.agents.values()):
@@ -179,6 +194,7 @@ class PoolPlacement:
                     DEFAULT_POOL,
                 )
                 self._agents.move(controller, DEFAULT_POOL)
+                self._record(self._pools.default, controller, name, "pool_deleted")
                 self._reconciliation.push(controller)
                 continue
             if (

@@ -216,13 +216,35 @@ def management_openapi() -> dict[str, Any]:
             refs["ModelPoolSettings"],
             {
                 "type": "object",
-                "required": ["name", "agents", "requests_in_flight", "buffered_requests", "deleting"],
+                "required": [
+                    "name",
+                    "agents",
+                    "requests_in_flight",
+                    "buffered_requests",
+                    "deleting",
+                    "placements",
+                ],
                 "properties": {
                     "name": {"type": "string", "pattern": f"^(?:{POOL_NAME.pattern})$"},
                     "agents": {"type": "array", "items": {"type": "string"}, "description": "agent ids"},
                     "requests_in_flight": {"type": "integer", "minimum": 0},
                     "buffered_requests": {"type": "integer", "minimum": 0},
                     "deleting": {"type": "boolean", "description": "deleted, draining its requests"},
+                    "placements": {
+                        "type": "array",
+                        "description": "the latest agents placed in it (at most 20), oldest first",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "at": {"type": "number", "description": "Unix time, seconds"},
+                                "agent_id": {"type": "string"},
+                                "agent_name": {"type": ["string", "null"]},
+                                "from": {"type": ["string", "null"]},
+                                "to": {"type": "string"},
+                                "reason": {"enum": ["min_agents", "waiting_requests", "pool_deleted"]},
+                            },
+                        },
+                    },
                 },
             },
         ]

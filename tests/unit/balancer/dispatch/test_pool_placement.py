@@ -69,6 +69,13 @@ async def test_an_idle_pool_gives_its_agent_to_a_pool_whose_requests_wait_and_it
     assert moving == (None, "other")
     assert agent.pool_name == "other"
     assert agent.switching_to is None
+    [decision] = placed.pools.view(placed.pools.pools["other"])["placements"]
+    assert (decision["agent_id"], decision["from"], decision["to"], decision["reason"]) == (
+        "a",
+        "default",
+        "other",
+        "waiting_requests",
+    )
 
 
 async def test_a_pool_used_within_its_keep_alive_keeps_its_agent() -> None:
