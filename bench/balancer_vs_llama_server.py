@@ -22,7 +22,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import httpx
 import orjson
@@ -180,8 +180,13 @@ async def paddler_cluster(
     threads: int = THREADS,
     balancer_flags: tuple[str, ...] = (),
     agent_flags: tuple[str, ...] = (),
+    pools: dict[str, dict[str, Any]] | None = None,
 ) -> AsyncIterator[tuple[str, int]]:
-    """The balancer and its agents as processes; yields the OpenAI URL and the first agent's pid."""
+    """The balancer and its agents as processes; yields the OpenAI URL and the first agent's pid.
+
+    `pools`: model pools to create (or, for "default", settings to put over the desired state
+    set here) before the agents start, as `PUT /api/v1/pools/{name}` bodies.
+    """
     management, inference, openai = free_port(), free_port(), free_port()
     balancer = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "paddler", "balancer",
@@ -207,6 +212,9 @@ async def paddler_cluster(
                 f"http://127.0.0.1:{management}/api/v1/balancer_desired_state", json=state
             )
             response.raise_for_status()
+            for name, settings in (pools or {}).items():
+                response = await http.put(f"http://127.0.0.1:{management}/api/v1/pools/{name}", json=settings)
+                response.raise_for_status()
             for index in range(agents):
                 name = "bench" if agents == 1 else f"bench-{index + 1}"
                 started.append(await asyncio.create_subprocess_exec(

@@ -43,7 +43,7 @@ import httpx
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from balancer_vs_llama_server import print_log_tail, stop_processes, wait_healthy
+from balancer_vs_llama_server import paddler_cluster, print_log_tail, stop_processes, wait_healthy
 from engine_vs_llama_server import SLOT_CONTEXT, free_port
 from llama_cpp_peers import build_peers
 from paddler.bundled_model import smollm2_path
@@ -175,40 +175,17 @@ def pool_settings(model: Path) -> dict[str, Any]:
 
 @contextlib.asynccontextmanager
 async def paddler_pools(folder: Path, agents: int, threads: int = THREADS) -> AsyncIterator[str]:
-    management, inference, openai = free_port(), free_port(), free_port()
-    balancer = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "paddler", "balancer",
-        "--management-addr", f"127.0.0.1:{management}", "--inference-addr", f"127.0.0.1:{inference}",
-        "--compat-openai-addr", f"127.0.0.1:{openai}", "--buffered-request-timeout", "600000",
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
-    started: list[asyncio.subprocess.Process] = []
-    try:
-        await wait_healthy(f"http://127.0.0.1:{management}/health")
-        async with httpx.AsyncClient(timeout=10.0) as http:
-            # The agents start in the default pool (model a), which gives them up when idle.
-            pools = {"default": folder / "a.gguf", **{name: folder / f"{name}.gguf" for name in MODELS}}
-            for name, model in pools.items():
-                response = await http.put(
-                    f"http://127.0.0.1:{management}/api/v1/pools/{name}", json=pool_settings(model)
-                )
-                response.raise_for_status()
-            for index in range(agents):
-                started.append(await asyncio.create_subprocess_exec(
-                    sys.executable, "-m", "paddler", "agent", "--management-addr", f"127.0.0.1:{management}",
-                    "--slots", str(SLOTS), "--threads", str(threads), "--name", f"bench-{index + 1}",
-                    stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-                ))  # fmt: skip
-            for _ in range(600):
-                listed = (await http.get(f"http://127.0.0.1:{management}/api/v1/agents")).json()["agents"]
-                if len(listed) == agents and all(agent["slots_total"] == SLOTS for agent in listed):
-                    break
-                await asyncio.sleep(0.1)
-            else:
-                raise RuntimeError("the agents did not start serving")
-        yield f"http://127.0.0.1:{openai}"
-    finally:
-        await stop_processes(*started, balancer)
+    # The agents start in the default pool (model a), which gives them up when idle.
+    models = {"default": folder / "a.gguf", **{name: folder / f"{name}.gguf" for name in MODELS}}
+    async with paddler_cluster(
+        folder / "a.gguf",
+        agents=agents,
+        slots=SLOTS,
+        threads=threads,
+        balancer_flags=("--buffered-request-timeout", "600000"),
+        pools={name: pool_settings(model) for name, model in models.items()},
+    ) as (url, _pid):
+        yield url
 
 
 async def two_model_rate(base_url: str, streams: int) -> float:
