@@ -121,17 +121,19 @@ async def wait_healthy(url: str) -> None:
 @contextlib.asynccontextmanager
 async def llama_server(
     binary: Path,
-    model: Path,
+    model: Path | None,
     extra_flags: tuple[str, ...] = (),
     *,
     slots: int = SLOTS,
     threads: int = THREADS,
 ) -> AsyncIterator[tuple[str, int]]:
+    """`model` None: no `-m` (router mode: `extra_flags` name the models' folder)."""
     port = free_port()
+    model_flags = ("-m", str(model)) if model is not None else ()
     # Its log is shown if it fails under the benchmark.
     log = tempfile.TemporaryFile()  # noqa: SIM115 (closed below)
     process = await asyncio.create_subprocess_exec(
-        str(binary), "-m", str(model), "--host", "127.0.0.1", "--port", str(port),
+        str(binary), *model_flags, "--host", "127.0.0.1", "--port", str(port),
         "-c", str(SLOT_CONTEXT * slots), "-np", str(slots), "-t", str(threads), "-tb", str(threads),
         "-b", "2048", "-ub", "512", "-ctk", "f16", "-ctv", "f16", *OFFLOAD.llama_server_flags(), "--no-webui",
         *extra_flags, stdout=asyncio.subprocess.DEVNULL, stderr=log,

@@ -43,8 +43,8 @@ import httpx
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from balancer_vs_llama_server import paddler_cluster, print_log_tail, stop_processes, wait_healthy
-from engine_vs_llama_server import SLOT_CONTEXT, free_port
+from balancer_vs_llama_server import llama_server, paddler_cluster
+from engine_vs_llama_server import SLOT_CONTEXT
 from llama_cpp_peers import build_peers
 from paddler.bundled_model import smollm2_path
 
@@ -142,23 +142,9 @@ async def model_folder() -> AsyncIterator[Path]:
 
 @contextlib.asynccontextmanager
 async def llama_server_router(binary: Path, folder: Path) -> AsyncIterator[str]:
-    port = free_port()
-    log = tempfile.TemporaryFile()  # noqa: SIM115 (closed below)
-    process = await asyncio.create_subprocess_exec(
-        str(binary), "--models-dir", str(folder), "--models-max", "1", "--host", "127.0.0.1",
-        "--port", str(port), "-c", str(SLOT_CONTEXT * SLOTS), "-np", str(SLOTS), "-t", str(THREADS),
-        "-tb", str(THREADS), "-ctk", "f16", "-ctv", "f16", "--no-webui",
-        stdout=asyncio.subprocess.DEVNULL, stderr=log,
-    )  # fmt: skip
-    try:
-        await wait_healthy(f"http://127.0.0.1:{port}/health")
-        yield f"http://127.0.0.1:{port}"
-    except Exception:
-        print_log_tail("llama-server", process, log)
-        raise
-    finally:
-        await stop_processes(process)
-        log.close()
+    flags = ("--models-dir", str(folder), "--models-max", "1")
+    async with llama_server(binary, None, flags, slots=SLOTS, threads=THREADS) as (url, _pid):
+        yield url
 
 
 def pool_settings(model: Path) -> dict[str, Any]:

@@ -19,6 +19,8 @@ DEFAULT_POOL: Final = "default"
 POOL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 POOL_NAME_RULE: Final = "1 to 128 letters, digits, '.', '_', ':' or '-', starting with a letter or a digit"
 MAX_ALIASES: Final = 32
+# Each pool holds a buffer and a desired state in memory and in the state database.
+MAX_POOLS: Final = 256
 
 Alias = Annotated[str, Field(min_length=1, max_length=256)]
 

@@ -18,7 +18,7 @@ from paddler.balancer.dispatch.buffered_request_manager import BufferBudget, Buf
 from paddler.balancer.dispatch.change_notifier import ChangeNotifier
 from paddler.balancer.dispatch.model_pool import ModelPool
 from paddler.balancer.dispatch.state_database import StateDatabase
-from paddler.protocol.model_pool import DEFAULT_POOL, ModelPoolSettings
+from paddler.protocol.model_pool import DEFAULT_POOL, MAX_POOLS, ModelPoolSettings
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +29,7 @@ class PoolChange(enum.Enum):
     DELETED = enum.auto()
     NOT_FOUND = enum.auto()
     DEFAULT_CANNOT_BE_DELETED = enum.auto()
+    TOO_MANY_POOLS = enum.auto()
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +114,8 @@ class ModelPools:
                 if taken in pool.names():
                     return NameTaken(taken, pool.name)
         existing = self.pools.get(name)
+        if existing is None and len(self.pools) >= MAX_POOLS:
+            return PoolChange.TOO_MANY_POOLS
         if existing is not None and existing.deleting:
             # Deleted and still draining: it comes back with its buffer and requests.
             existing.deleting = False

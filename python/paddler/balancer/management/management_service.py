@@ -28,7 +28,7 @@ from paddler.balancer.management.agent_socket_endpoint import AGENT_SOCKET_PREFI
 from paddler.protocol.agent_socket import BalancerMethod
 from paddler.protocol.balancer_desired_state import BALANCER_DESIRED_STATE
 from paddler.protocol.body_validation import DEFAULT_MAX_BODY_BYTES
-from paddler.protocol.model_pool import MODEL_POOL_SETTINGS, pool_name_problem
+from paddler.protocol.model_pool import MAX_POOLS, MODEL_POOL_SETTINGS, pool_name_problem
 
 logger = logging.getLogger(__name__)
 
@@ -153,6 +153,8 @@ class ManagementService:
             return error_response(
                 409, f"the name {change.name!r} already selects the model pool {change.pool!r}"
             )
+        if change is PoolChange.TOO_MANY_POOLS:
+            return error_response(409, f"a cluster holds at most {MAX_POOLS} model pools; delete one first")
         status = 201 if change is PoolChange.CREATED else 200
         return json_response(pools.view(pools.pools[name]), status_code=status)
 

@@ -2,7 +2,7 @@ from paddler.balancer.dispatch.agent_controller_pool import AgentControllerPool
 from paddler.balancer.dispatch.buffered_request_manager import BufferBudget
 from paddler.balancer.dispatch.model_pools import ModelPools, NameTaken, PoolChange
 from paddler.balancer.dispatch.state_database import MemoryStateDatabase
-from paddler.protocol.model_pool import ModelPoolSettings
+from paddler.protocol.model_pool import MAX_POOLS, ModelPoolSettings
 
 
 def pools() -> ModelPools:
@@ -49,6 +49,16 @@ async def test_a_deleted_pool_selects_nothing_and_goes_when_its_last_request_end
     assert "qwen" in registry.pools
     registry.request_ended(qwen)
     assert "qwen" not in registry.pools
+
+
+async def test_a_pool_past_the_most_a_cluster_holds_is_refused_and_a_change_still_taken() -> None:
+    registry = pools()
+    for number in range(MAX_POOLS - 1):
+        await registry.put(f"pool-{number}", ModelPoolSettings())
+
+    assert await registry.put("one-more", ModelPoolSettings()) is PoolChange.TOO_MANY_POOLS
+    assert await registry.put("pool-0", ModelPoolSettings(max_concurrency=1)) is PoolChange.UPDATED
+    assert len(registry.pools) == MAX_POOLS
 
 
 async def test_the_default_pool_cannot_be_deleted_and_an_unknown_one_is_not_found() -> None:
