@@ -17,7 +17,13 @@ drifts; medians are reported:
 Ends with one line: single_stream_ratio=X aggregate_ratio=Y (ours / theirs,
 aggregate at 16 concurrent).
 
+With --deterministic-too, a third side joins the rotation: our engine with
+`deterministic` (ggml's batch-invariant kernels instead of llamafile's tinyBLAS,
+csrc/core/matrix_kernels.hpp), reported against llama-server and against our
+default, so the price of determinism is measured in the same run.
+
     python bench/engine_vs_llama_server.py [--rounds 2] [--gpu-layers -1] [--flash-attention enabled]
+                                           [--deterministic-too]
 """
 
 from __future__ import annotations
@@ -55,6 +61,8 @@ class Offload:
     gpu_layers: int = 0
     # Our engine's flash-attention setting (--flash-attention); llama-server keeps its auto.
     flash_attention: FlashAttention = FlashAttention.AUTO
+    # Our engine's batch-invariant kernels (the deterministic side of --deterministic-too).
+    deterministic: bool = False
 
     def llama_server_flags(self) -> list[str]:
         # llama-server counts "all" as any number past the model's layers.
@@ -110,6 +118,9 @@ class Figures:
     peak_rss_mib: float = 0.0
 
 
+# Our engine with deterministic kernels, filled only with --deterministic-too.
+DETERMINISTIC = Figures()
+
 StreamFn = Callable[[str], Awaitable[Stream]]
 
 
@@ -147,6 +158,7 @@ async def run_ours(model: Path, figures: Figures, round_index: int) -> None:
         n_ubatch=512,
         n_gpu_layers=OFFLOAD.gpu_layers,
         flash_attention=OFFLOAD.flash_attention,
+        deterministic=OFFLOAD.deterministic,
     )
     engine = await InferenceEngine.load(str(model), config)
     sampling = SamplingConfig(temperature=0.0, max_tokens=MAX_TOKENS, ignore_eos=True)
@@ -290,7 +302,9 @@ def peak_rss_mib(pid: int) -> float:
 # --- report -------------------------------------------------------------------------------
 
 
-def report(ours: Figures, theirs: Figures) -> tuple[float, float]:
+def report(
+    ours: Figures, theirs: Figures, names: tuple[str, str] = ("paddler", "llama-server")
+) -> tuple[float, float]:
     """Min / median / max of each side across rounds (a user sees the spread, not
     the best run) and the ratio of the medians."""
 
@@ -303,7 +317,7 @@ def report(ours: Figures, theirs: Figures) -> tuple[float, float]:
         print(f"{name:<28}{spread(a)}  {spread(b)}  {unit:<6}{ratio:>7.3f}x")
         return ratio
 
-    print(f"\n{'':<28}{'paddler':^23}  {'llama-server':^23}")
+    print(f"\n{'':<28}{names[0]:^23}  {names[1]:^23}")
     columns = f"{'min':>7}{'median':>8}{'max':>8}"
     print(f"{'':<28}{columns}  {columns}  {'unit':<6}{'ratio':>8}")
     single = row("single-stream decode", ours.single_decode, theirs.single_decode, "tok/s")
@@ -336,6 +350,11 @@ async def alternate_rounds(
         "--gpu-layers", type=int, default=0, help="layers offloaded on both sides: 0 none (default), -1 all"
     )
     parser.add_argument(
+        "--deterministic-too",
+        action="store_true",
+        help="also run our engine with deterministic (batch-invariant) kernels, in the same rotation",
+    )
+    parser.add_argument(
         "--flash-attention",
         choices=[choice.value for choice in FlashAttention],
         default=FlashAttention.AUTO.value,
@@ -350,13 +369,25 @@ async def alternate_rounds(
         return None
     server = build_peers()["llama-server"]
     ours, theirs = Figures(), Figures()
+    sides = ["ours", "theirs"]
+    if args.deterministic_too:
+        sides.append("deterministic")
     for round_index in range(args.rounds):
-        # Alternate which goes first, so neither always runs on a cooler machine.
-        order = ("ours", "theirs") if round_index % 2 == 0 else ("theirs", "ours")
+        # Rotate which goes first, so no side always runs on a cooler machine.
+        shift = round_index % len(sides)
+        order = sides[shift:] + sides[:shift]
+        if round_index % 2:
+            order.reverse()
         for who in order:
             print(f"round {round_index + 1}/{args.rounds}: {who}", flush=True)
             if who == "ours":
                 await run_ours(model, ours, round_index)
+            elif who == "deterministic":
+                OFFLOAD.deterministic = True
+                try:
+                    await run_ours(model, DETERMINISTIC, round_index)
+                finally:
+                    OFFLOAD.deterministic = False
             else:
                 await run_theirs(server, model, theirs, round_index)
     return ours, theirs
@@ -367,6 +398,9 @@ async def main() -> int:
     if figures is None:
         return 2
     single, aggregate = report(*figures)
+    if DETERMINISTIC.single_decode:
+        report(DETERMINISTIC, figures[1], ("deterministic", "llama-server"))
+        report(figures[0], DETERMINISTIC, ("paddler", "deterministic"))
     print(f"single_stream_ratio={single:.3f} aggregate_ratio={aggregate:.3f}")
     return 0
 

@@ -14,8 +14,9 @@ The same OpenAI streaming client (`/v1/chat/completions`, `stream: true`, 16 tok
 - warm: requests for the model just loaded; time to first token (median);
 - bursts: 4 concurrent requests for a, then 4 for b, repeated; requests per second.
 Ours only: with two agents instead of one (one thread each: an agent stands for a machine's
-share), tokens per second of 8 concurrent streams half a, half b (each agent settles in one
-pool), against one agent (goal >= 1.8x: the two models run at once).
+share), tokens per second of a steady 50/50 load (8 clients for 30 s, each asking for a and b in
+turn: each agent settles in one pool) against one agent, which takes turns between the two models
+(goal >= 1.8x: the two models run at once).
 
 Rounds alternate the two sides (A B B A ...). Goals: cold TTFT <= 1.0x llama-server's, warm TTFT
 <= 1.05x. Ends with one line:
@@ -174,16 +175,25 @@ async def paddler_pools(folder: Path, agents: int, threads: int = THREADS) -> As
         yield url
 
 
-async def two_model_rate(base_url: str, streams: int) -> float:
-    """Tokens per second of `streams` concurrent requests, half for each model, after one of each."""
+async def two_model_rate(base_url: str, clients: int, seconds: float) -> float:
+    """Tokens per second of a steady 50/50 load: `clients` clients, each asking for the two
+    models in turn (half start with each), one request after another, for `seconds`."""
     async with httpx.AsyncClient(timeout=600.0, limits=LIMITS) as http:
         for model in MODELS:
             await stream_chat(http, base_url, model, -1)
         started = time.perf_counter()
-        answers = await asyncio.gather(
-            *(stream_chat(http, base_url, MODELS[index % 2], index) for index in range(streams))
-        )
-        return sum(answer.tokens for answer in answers) / (time.perf_counter() - started)
+        deadline = started + seconds
+
+        async def client(index: int) -> int:
+            tokens = 0
+            turn = index
+            while time.perf_counter() < deadline:
+                tokens += (await stream_chat(http, base_url, MODELS[turn % 2], turn)).tokens
+                turn += 1
+            return tokens
+
+        counts = await asyncio.gather(*(client(index) for index in range(clients)))
+        return sum(counts) / (time.perf_counter() - started)
 
 
 async def alternate(rounds: int, run: dict[str, Callable[[Figures], Awaitable[None]]]) -> dict[str, Figures]:
@@ -217,7 +227,7 @@ async def main() -> int:
     parser.add_argument("--rounds", type=int, default=2, help="A/B rounds, alternating (default 2)")
     parser.add_argument("--quick", action="store_true", help="one round, fewer switches: a smoke test")
     args = parser.parse_args()
-    rounds, switches = (1, 2) if args.quick else (args.rounds, 4)
+    rounds, switches, steady_s = (1, 2, 8.0) if args.quick else (args.rounds, 4, 30.0)
     server = build_peers()["llama-server"]
 
     async with model_folder() as folder:
@@ -232,12 +242,16 @@ async def main() -> int:
 
         figures = await alternate(rounds, {"ours": ours, "theirs": theirs})
         # An agent is a unit of hardware: each gets one thread of this machine's cores here.
-        print("two agents against one, ours, one thread each, 8 streams half a, half b", flush=True)
+        print(
+            f"two agents against one, ours, one thread each, 8 clients for {steady_s:.0f} s, "
+            "each asking for a and b in turn",
+            flush=True,
+        )
         rates: dict[int, float] = {}
         for agents in (1, 2):
             try:
                 async with paddler_pools(folder, agents=agents, threads=1) as url:
-                    rates[agents] = await two_model_rate(url, 8)
+                    rates[agents] = await two_model_rate(url, 8, steady_s)
             except Exception as error:
                 figures["ours"].errors.append(f"{agents} agents: {error!r}"[:300])
 

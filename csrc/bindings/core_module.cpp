@@ -10,6 +10,7 @@
 #include "chat_template_probe.hpp"
 #include "embedding_runner.hpp"
 #include "engine.hpp"
+#include "matrix_kernels.hpp"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -144,7 +145,8 @@ NB_MODULE(_core, m) {
         .def_rw("enable_embeddings", &EngineParams::enable_embeddings)
         .def_rw("embedding_batch_size", &EngineParams::embedding_batch_size)
         .def_rw("pooling_type", &EngineParams::pooling_type)
-        .def_rw("multimodal_projection_path", &EngineParams::multimodal_projection_path);
+        .def_rw("multimodal_projection_path", &EngineParams::multimodal_projection_path)
+        .def_rw("deterministic", &EngineParams::deterministic);
 
     nb::class_<SamplingParams>(m, "SamplingParams")
         .def(nb::init<>())
@@ -242,6 +244,11 @@ NB_MODULE(_core, m) {
         .def_ro("kind", &BackendDevice::kind)
         .def_ro("memory_free", &BackendDevice::memory_free)
         .def_ro("memory_total", &BackendDevice::memory_total);
+
+    // Which matrix kernels the CPU backend has (matrix_kernels.hpp).
+    m.def("tinyblas_built", &paddler::matrix_kernels::tinyblas_built);
+    m.def("deterministic_kernels_available", &paddler::matrix_kernels::choosable);
+    m.def("tinyblas_products", &paddler::matrix_kernels::tinyblas_products);
 
     // Asking a GPU backend for its free memory can wait on the driver.
     m.def("backend_devices", &backend_devices, nb::call_guard<nb::gil_scoped_release>());

@@ -5,6 +5,7 @@
 
 #include "ggml-cpu.h"
 #include "llama.h"
+#include "matrix_kernels.hpp"
 
 namespace paddler {
 
@@ -23,7 +24,8 @@ ggml_threadpool* new_threadpool(std::int32_t threads, std::uint32_t poll, bool p
 
 }  // namespace
 
-CpuThreadpools::CpuThreadpools(std::int32_t threads, std::int32_t threads_batch, std::uint32_t poll) {
+CpuThreadpools::CpuThreadpools(std::int32_t threads, std::int32_t threads_batch, std::uint32_t poll,
+                               bool batch_invariant) {
     if (threads_batch != threads) {
         threadpool_batch_ = new_threadpool(threads_batch, poll, false);
     }
@@ -35,12 +37,25 @@ CpuThreadpools::CpuThreadpools(std::int32_t threads, std::int32_t threads_batch,
         if (threadpool_batch_ != nullptr) ggml_threadpool_free(threadpool_batch_);
         throw;
     }
+    if (batch_invariant) {
+        try {
+            matrix_kernels::use_batch_invariant(threadpool_);
+            matrix_kernels::use_batch_invariant(threadpool_batch_);
+        } catch (...) {
+            release();
+            throw;
+        }
+    }
 }
 
-CpuThreadpools::~CpuThreadpools() {
+void CpuThreadpools::release() noexcept {
+    matrix_kernels::forget(threadpool_);
+    matrix_kernels::forget(threadpool_batch_);
     ggml_threadpool_free(threadpool_);
     if (threadpool_batch_ != nullptr) ggml_threadpool_free(threadpool_batch_);
 }
+
+CpuThreadpools::~CpuThreadpools() { release(); }
 
 void CpuThreadpools::attach(llama_context* context) const {
     llama_attach_threadpool(context, threadpool_, threadpool_batch_);

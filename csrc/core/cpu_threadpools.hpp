@@ -22,7 +22,9 @@ class CpuThreadpools {
     // `threads` runs single-token decoding, `threads_batch` prompt batches; one
     // pool serves both when they are equal.
     // `poll`: how long idle threads spin before sleeping (ggml's 0-100 scale).
-    CpuThreadpools(std::int32_t threads, std::int32_t threads_batch, std::uint32_t poll);
+    // `batch_invariant`: their matrix products use kernels whose rounding does
+    // not depend on the batch (matrix_kernels.hpp), for deterministic engines.
+    CpuThreadpools(std::int32_t threads, std::int32_t threads_batch, std::uint32_t poll, bool batch_invariant);
     ~CpuThreadpools();
     CpuThreadpools(const CpuThreadpools&) = delete;
     CpuThreadpools& operator=(const CpuThreadpools&) = delete;
@@ -36,6 +38,8 @@ class CpuThreadpools {
     void pause() const;
 
   private:
+    void release() noexcept;
+
     ggml_threadpool* threadpool_ = nullptr;
     ggml_threadpool* threadpool_batch_ = nullptr;
 };

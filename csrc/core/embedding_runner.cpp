@@ -62,7 +62,8 @@ EmbeddingRunner::EmbeddingRunner(llama_model* model, const EngineParams& params)
     ctx_params.flash_attn_type = params.n_gpu_layers != 0 && llama_supports_gpu_offload() ? LLAMA_FLASH_ATTN_TYPE_AUTO
                                                                                          : LLAMA_FLASH_ATTN_TYPE_DISABLED;
     LogCapture capture;
-    threadpools_ = std::make_unique<CpuThreadpools>(ctx_params.n_threads, ctx_params.n_threads_batch, params.thread_poll);
+    threadpools_ = std::make_unique<CpuThreadpools>(ctx_params.n_threads, ctx_params.n_threads_batch, params.thread_poll,
+                                                    params.deterministic);
     context_ = llama_init_from_model(model_, ctx_params);
     if (context_ == nullptr) {
         throw EmbeddingError("cannot create the embedding context: " + capture.text("llama.cpp gave no reason"));

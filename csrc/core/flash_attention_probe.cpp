@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <tuple>
 #include <stdexcept>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "ggml-cpu.h"
 #include "ggml.h"
 #include "llama.h"
+#include "matrix_kernels.hpp"
 
 namespace paddler {
 
@@ -250,7 +252,7 @@ namespace {
 // What a probe's result depends on: the attention's shapes and the threads.
 // The machine is the same for the process's life.
 using ProbeKey = std::tuple<std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::uint32_t,
-                            std::uint32_t, std::uint32_t, std::int32_t>;
+                            std::uint32_t, std::uint32_t, std::int32_t, bool>;
 
 // Earlier results, so that an agent moved back and forth between model pools
 // (or reloading the same model) does not pay the probe's second at every load.
@@ -260,10 +262,10 @@ std::map<ProbeKey, FlashAttentionProbe> g_probes;
 }  // namespace
 
 FlashAttentionProbe probe_flash_attention(const llama_model* model, std::uint32_t slots, std::uint32_t context_size,
-                                          std::uint32_t n_ubatch, std::int32_t threads) {
+                                          std::uint32_t n_ubatch, std::int32_t threads, bool batch_invariant) {
     const Heads heads = heads_of(model);
     const ProbeKey key{heads.head_dim_k, heads.head_dim_v, heads.heads, heads.kv_heads, heads.layers,
-                       slots,            context_size,     n_ubatch,    threads};
+                       slots,            context_size,     n_ubatch,    threads,        batch_invariant};
     {
         std::lock_guard lock(g_probes_mutex);
         if (const auto found = g_probes.find(key); found != g_probes.end()) {
@@ -282,6 +284,17 @@ FlashAttentionProbe probe_flash_attention(const llama_model* model, std::uint32_
     ggml_threadpool_params pool_params = ggml_threadpool_params_default(std::max(threads, 1));
     std::unique_ptr<ggml_threadpool, ThreadpoolDeleter> pool(ggml_threadpool_new(&pool_params));
     if (!pool) throw std::runtime_error("cannot start the flash attention probe's threads");
+    // Without flash attention the scores are matrix products: timed with the
+    // kernels the engine's own threads will use.
+    struct Registration {
+        ggml_threadpool* pool;
+        ~Registration() { matrix_kernels::forget(pool); }
+    };
+    std::optional<Registration> registration;
+    if (batch_invariant) {
+        matrix_kernels::use_batch_invariant(pool.get());
+        registration.emplace(Registration{pool.get()});
+    }
 
     // A slot's life: its context filled by conversation turns, where prompt
     // tokens outnumber generated ones three to one (each turn resends the
@@ -319,9 +332,9 @@ FlashAttentionProbe probe_flash_attention(const llama_model* model, std::uint32_
     char line[256];
     std::snprintf(line, sizeof line,
                   "flash attention %s on the CPU: a slot's attention estimated at %.3f s with it, %.3f s without "
-                  "(%u slots of %u tokens, %d threads)",
-                  probe.enable ? "on" : "off", probe.seconds_with, probe.seconds_without, slots, context_size,
-                  threads);
+                  "(%u slot%s of %u tokens, %d threads)",
+                  probe.enable ? "on" : "off", probe.seconds_with, probe.seconds_without, slots,
+                  slots == 1 ? "" : "s", context_size, threads);
     probe.summary = line;
     std::lock_guard lock(g_probes_mutex);
     g_probes.emplace(key, probe);

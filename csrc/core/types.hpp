@@ -60,6 +60,11 @@ struct EngineParams {
     // A vision model's multimodal projector (mmproj GGUF), loaded with the
     // model on the same backend; empty: the engine serves text only.
     std::string multimodal_projection_path;
+    // Matrix products whose rounding does not depend on the batch (ggml's
+    // kernels instead of llamafile's tinyBLAS, matrix_kernels.hpp): the same
+    // greedy output whether a prompt came from the prefix cache or not, alone
+    // or beside other slots. Slower for batches; off, as in llama-server.
+    bool deterministic = false;
 };
 
 // Per-request sampling; unset fields fall back to the engine's defaults

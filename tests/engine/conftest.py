@@ -11,7 +11,10 @@ from tests.model_cards import smollm2
 from tests.random_projector import write_random_projector
 
 # Small enough to start in a second, large enough for every test here.
-SHARED_ENGINE_CONFIG = EngineConfig(context_size=1024, slots=4, n_batch=512, threads=2)
+# Deterministic: tests compare greedy outputs across prefix reuse and batch
+# neighbours, which is what that setting promises (the default's tinyBLAS
+# rounds by batch, as llama-server's does).
+SHARED_ENGINE_CONFIG = EngineConfig(context_size=1024, slots=4, n_batch=512, threads=2, deterministic=True)
 
 
 @pytest.fixture(scope="session")
@@ -72,6 +75,8 @@ async def image_engine(random_projector: Path) -> AsyncIterator[InferenceEngine]
             n_batch=512,
             threads=2,
             multimodal_projection_path=str(random_projector),
+            # Its tests compare outputs across prefix reuse, neighbours and the text engine.
+            deterministic=True,
         ),
     )
     yield engine

@@ -4,7 +4,7 @@ from tests.engine.flash_attention_choice import SMALL, flash_attention_summary
 
 MEASURED = re.compile(
     r"flash attention (on|off) on the CPU: a slot's attention estimated at ([0-9.]+) s with it, "
-    r"([0-9.]+) s without \(2 slots of 512 tokens, 2 threads\)"
+    r"([0-9.]+) s without \(1 slot of 512 tokens, 2 threads\)"
     # An earlier engine of the same shapes in this process (another test's) was measured already.
     r"( \(measured at an earlier load of the same shapes\))?"
 )

@@ -25,5 +25,5 @@ async def test_metrics_count_slots_requests_and_tokens(cluster: Cluster) -> None
     assert samples[("paddler_requests_buffered", ())] == 0
     assert samples[("paddler_requests_total", (("outcome", "ok"), ("pool", "default")))] == 1
     assert samples[("paddler_tokens_generated_total", ())] == len(lines) - 1
-    assert samples[("paddler_time_to_first_token_seconds_count", ())] == 1
-    assert samples[("paddler_queue_wait_seconds_count", ())] == 1
+    assert samples[("paddler_time_to_first_token_seconds_count", (("pool", "default"),))] == 1
+    assert samples[("paddler_queue_wait_seconds_count", (("pool", "default"),))] == 1

@@ -74,3 +74,8 @@ class EngineConfig:
     # A vision model's multimodal projector (mmproj GGUF): image_url parts of
     # conversations are then served. Loaded on the model's backend.
     multimodal_projection_path: str | None = None
+    # Matrix products whose rounding does not depend on the batch: the same
+    # greedy output whether a prompt came from the prefix cache or not, alone or
+    # beside other slots (csrc/core/matrix_kernels.hpp). Off: llamafile's faster
+    # tinyBLAS for batches, as llama-server runs.
+    deterministic: bool = False

@@ -156,6 +156,7 @@ def _native_params(config: EngineConfig) -> _core.EngineParams:
     params.k_cache_type = _KV_CACHE_TYPES[config.k_cache_type]
     params.v_cache_type = _KV_CACHE_TYPES[config.v_cache_type]
     params.flash_attention = _FLASH_ATTENTION[config.flash_attention]
+    params.deterministic = config.deterministic
     params.use_mmap = config.use_mmap
     params.chat_template_override = config.chat_template_override or ""
     params.chat_template_refusal = config.chat_template_refusal or ""
@@ -236,6 +237,18 @@ def _apply_grammar(request: _core.Request, grammar: Grammar | None) -> None:
         request.grammar = orjson.dumps(grammar.schema).decode()
 
 
+def matrix_kernels_summary(config: EngineConfig) -> str:
+    """Which matrix kernels the engine's CPU threads use, in words for the log."""
+    if not _core.tinyblas_built():
+        return "matrix products on the CPU: ggml's kernels (this build has no tinyBLAS); deterministic"
+    if config.deterministic:
+        return "matrix products on the CPU: ggml's kernels, deterministic (tinyBLAS off for this engine)"
+    return (
+        "matrix products on the CPU: llamafile's tinyBLAS for batches (greedy output may depend on the "
+        "batch and on prefix reuse, as in llama-server; --deterministic fixes it at some speed)"
+    )
+
+
 class InferenceEngine:
     def __init__(self, native: _core.Engine, loop: asyncio.AbstractEventLoop) -> None:
         self._native = native
@@ -247,6 +260,11 @@ class InferenceEngine:
     @classmethod
     async def load(cls, model_path: str, config: EngineConfig) -> InferenceEngine:
         """Loads the model on a worker thread; raises ModelLoadError or ValueError."""
+        if config.deterministic and not _core.deterministic_kernels_available():
+            raise ValueError(
+                "deterministic matrix kernels are not available in this build "
+                "(tinyBLAS without the linker wrapper): rebuild with -DPADDLER_LLAMAFILE=OFF"
+            )
         native = await asyncio.to_thread(_core.Engine, model_path, _native_params(config))
         return cls(native, asyncio.get_running_loop())
 

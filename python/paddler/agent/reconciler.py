@@ -25,7 +25,7 @@ from paddler.agent.chat_template_probe import (
     probe_chat_template,
 )
 from paddler.agent.engine_config import EngineConfig, KvCacheType, PoolingType, ThreadWait
-from paddler.agent.inference_engine import InferenceEngine, ModelLoadError
+from paddler.agent.inference_engine import InferenceEngine, ModelLoadError, matrix_kernels_summary
 from paddler.agent.model_resolver import (
     DEFAULT_DOWNLOAD_LIMITS,
     DownloadLimits,
@@ -140,6 +140,7 @@ class Reconciler:
         slots: int,
         threads: int = 0,
         thread_wait: ThreadWait = ThreadWait.SPIN,
+        deterministic: bool = False,
         probe_limits: ChatTemplateProbeLimits = DEFAULT_PROBE_LIMITS,
         download_limits: DownloadLimits = DEFAULT_DOWNLOAD_LIMITS,
     ) -> None:
@@ -151,6 +152,7 @@ class Reconciler:
         self._slots = slots
         self._threads = threads
         self._thread_wait = thread_wait
+        self._deterministic = deterministic
         self._desired: AgentDesiredState | None = None
         self._desired_id: int | None = None
         self._applied: AgentDesiredState | None = None
@@ -340,6 +342,7 @@ class Reconciler:
             n_gpu_layers=parameters.n_gpu_layers,
             threads=self._threads,
             thread_wait=self._thread_wait,
+            deterministic=self._deterministic,
             k_cache_type=_KV_CACHE_TYPES[parameters.k_cache_dtype],
             v_cache_type=_KV_CACHE_TYPES[parameters.v_cache_dtype],
             chat_template_override=override,
@@ -359,6 +362,7 @@ class Reconciler:
                 raise _Retry(issue("MultimodalProjectionCannotBeLoaded", f"{projection}: {error}")) from error
             raise _Retry(issue("ModelCannotBeLoaded", f"{resolved}: {error}")) from error
         logger.info("%s", engine.flash_attention_summary)
+        logger.info("%s", matrix_kernels_summary(config))
         template_problem = engine.chat_template_error()
         if override is not None and template_problem is not None:
             # The operator's template is wrong: nothing to retry until they fix it.

@@ -32,6 +32,8 @@ class AgentConfig:
     pool: str | None = None
     threads: int = 0
     thread_wait: ThreadWait = ThreadWait.SPIN
+    # Batch-invariant matrix kernels (EngineConfig.deterministic).
+    deterministic: bool = False
     cache_dir: Path = field(default_factory=default_cache_dir)
     # The largest model file a URL download may bring; 0: no limit.
     max_model_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES
@@ -61,6 +63,7 @@ async def run_agent(config: AgentConfig, shutdown: asyncio.Event) -> None:
         config.slots,
         config.threads,
         config.thread_wait,
+        config.deterministic,
         download_limits=DownloadLimits(max_bytes=config.max_model_download_bytes),
     )
     tracer = request_tracer("paddler-agent", config.otlp_endpoint)

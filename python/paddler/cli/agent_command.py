@@ -37,6 +37,13 @@ def register(commands: Any) -> None:
         "(for a machine shared with other busy processes, where spinning threads starve each other)",
     )
     parser.add_argument(
+        "--deterministic",
+        action="store_true",
+        help="matrix kernels whose rounding does not depend on the batch: the same greedy output "
+        "whether a prompt is resumed from the prefix cache or not, alone or beside other requests; "
+        "slower for concurrent streams and prompts (llamafile's tinyBLAS is off for this agent)",
+    )
+    parser.add_argument(
         "--agent-secret",
         default=os.environ.get("PADDLER_AGENT_SECRET") or None,
         help="the balancer's --agent-secret, presented when connecting (env PADDLER_AGENT_SECRET)",
@@ -110,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
         pool=args.pool,
         threads=args.threads,
         thread_wait=ThreadWait(args.thread_wait),
+        deterministic=args.deterministic,
         secret=args.agent_secret,
         tls_ca=args.tls_ca,
         otlp_endpoint=args.otlp_endpoint,

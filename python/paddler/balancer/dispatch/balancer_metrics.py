@@ -58,23 +58,27 @@ class BalancerMetrics:
         self.tokens_generated = LoopLocalCounter(
             "paddler_tokens_generated", "Tokens relayed to clients", None, self.registry
         )
+        # Latencies by model pool: each pool has its own model, agents and buffer.
         self.queue_wait = LoopLocalHistogram(
             "paddler_queue_wait_seconds",
             "Time from arrival to a claimed slot",
             _LATENCY_BUCKETS,
             self.registry,
+            "pool",
         )
         self.time_to_first_token = LoopLocalHistogram(
             "paddler_time_to_first_token_seconds",
             "Time from arrival to the first token",
             _LATENCY_BUCKETS,
             self.registry,
+            "pool",
         )
         self.inter_token_latency = LoopLocalHistogram(
             "paddler_inter_token_latency_seconds",
             "Gap between two tokens of one request",
             _TOKEN_GAP_BUCKETS,
             self.registry,
+            "pool",
         )
 
     def render(self) -> bytes:

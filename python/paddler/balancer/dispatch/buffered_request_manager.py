@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
 
@@ -43,12 +44,14 @@ class BufferBudget:
 class BufferedWait:
     """A request in the buffer: answered once, with a slot or an outcome, through `on_answer`."""
 
-    __slots__ = ("_manager", "_timer", "on_answer")
+    __slots__ = ("_manager", "_timer", "on_answer", "queued_at")
 
     def __init__(self, manager: BufferedRequestManager, on_answer: Callable[[SlotAnswer], None]) -> None:
         self._manager = manager
         self.on_answer: Callable[[SlotAnswer], None] | None = on_answer
         self._timer: asyncio.TimerHandle | None = None
+        # time.monotonic() when it joined the buffer.
+        self.queued_at = time.monotonic()
 
     def cancel(self) -> None:
         """Leaves the buffer unanswered (the request was cancelled)."""
@@ -88,6 +91,16 @@ class BufferedRequestManager:
     @property
     def buffered_requests_current(self) -> int:
         return len(self._waiters)
+
+    @property
+    def timeout_s(self) -> float:
+        """How long a request may wait in this buffer before it ends with a timeout."""
+        return self._timeout_s
+
+    @property
+    def oldest_queued_at(self) -> float | None:
+        """time.monotonic() when the request first in line joined, or None when none waits."""
+        return self._waiters[0].queued_at if self._waiters else None
 
     def claim(
         self, on_answer: Callable[[SlotAnswer], None], avoid: AgentController | None = None

@@ -50,32 +50,50 @@ class LoopLocalCounter(Collector):
 
 
 class LoopLocalHistogram(Collector):
+    """`label`: one label's name (each observation then names its value), or None."""
+
     def __init__(
-        self, name: str, documentation: str, buckets: Sequence[float], registry: CollectorRegistry
+        self,
+        name: str,
+        documentation: str,
+        buckets: Sequence[float],
+        registry: CollectorRegistry,
+        label: str | None = None,
     ) -> None:
         self._name = name
         self._documentation = documentation
         self._bounds = list(buckets)
-        # One count per bucket, plus the +Inf bucket.
-        self._counts = [0] * (len(self._bounds) + 1)
-        self._sum = 0.0
+        self._label = label
+        # Per label value: one count per bucket plus the +Inf bucket, and the sum.
+        self._series: dict[str, tuple[list[int], list[float]]] = {} if label else {"": self._new_series()}
         registry.register(self)
 
-    def observe(self, value: float, count: int = 1) -> None:
-        """Records `count` observations of `value`."""
-        self._counts[bisect.bisect_left(self._bounds, value)] += count
-        self._sum += value * count
+    def _new_series(self) -> tuple[list[int], list[float]]:
+        return [0] * (len(self._bounds) + 1), [0.0]
 
-    @property
-    def count(self) -> int:
-        return sum(self._counts)
+    def observe(self, value: float, count: int = 1, label_value: str = "") -> None:
+        """Records `count` observations of `value`."""
+        series = self._series.get(label_value)
+        if series is None:
+            series = self._series[label_value] = self._new_series()
+        counts, total = series
+        counts[bisect.bisect_left(self._bounds, value)] += count
+        total[0] += value * count
+
+    def count(self, label_value: str = "") -> int:
+        series = self._series.get(label_value)
+        return sum(series[0]) if series is not None else 0
 
     def collect(self) -> Iterator[HistogramMetricFamily]:
-        cumulative = list(itertools.accumulate(self._counts))
         bounds = [*(repr(float(bound)) for bound in self._bounds), "+Inf"]
-        yield HistogramMetricFamily(
-            self._name,
-            self._documentation,
-            buckets=list(zip(bounds, cumulative, strict=True)),
-            sum_value=self._sum,
+        family = HistogramMetricFamily(
+            self._name, self._documentation, labels=[self._label] if self._label else None
         )
+        for label_value, (counts, total) in sorted(self._series.items()):
+            cumulative = list(itertools.accumulate(counts))
+            family.add_metric(
+                [label_value] if self._label else [],
+                buckets=list(zip(bounds, cumulative, strict=True)),
+                sum_value=total[0],
+            )
+        yield family

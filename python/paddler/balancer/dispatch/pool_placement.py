@@ -5,6 +5,14 @@ agents has a free slot) and fewer than `max_agents` agents takes one more: from 
 agent serves none, else from the pool that least needs it: one above its own `min_agents`, with
 no request in flight or waiting, idle for its `keep_alive_s`, the least recently used first.
 
+A pool with no agent at all must not wait for another pool to fall idle: under steady traffic
+that never happens, and its requests would end at the buffer's timeout. Once its first request
+in line has waited `_STARVING_AFTER_S` (at most half the buffer's timeout), it takes an agent from
+a busy pool (above that pool's `min_agents`, the pool with the most agents, then the least recently
+used). The agent finishes its requests in flight first, like any moved agent; the pool it left
+gets it back by the same rule when its own requests wait. One agent and two busy models thus take
+turns, as llama-server's router and llama-swap swap on demand.
+
 A moved agent serves no pool while it moves (so no request reaches its old model), gets its new
 pool's state at once (it finishes its requests in flight first, then loads the new model), and
 joins the new pool when its status says it applied that state (the `state_id` it echoes). Only
@@ -34,6 +42,8 @@ logger = logging.getLogger(__name__)
 
 # Decisions are also taken this often without an event: keep-alive periods run out silently.
 _TICK_S = 0.5
+# How long the first request of a pool without agents waits before a busy pool gives one up.
+_STARVING_AFTER_S = 2.0
 
 
 class PoolPlacement:
@@ -77,10 +87,36 @@ class PoolPlacement:
         serving = {name: self._count(name) for name in self._pools.pools}
         for pool in self._wanting(serving):
             donor = self._donor(pool, serving, now)
-            if donor is None:
+            if donor is not None:
+                reason = "min_agents" if serving[pool.name] < pool.settings.min_agents else "waiting_requests"
+                self._move(donor, pool, reason, serving)
                 continue
-            reason = "min_agents" if serving[pool.name] < pool.settings.min_agents else "waiting_requests"
-            self._move(donor, pool, reason, serving)
+            if serving[pool.name] == 0 and self._starving(pool, now):
+                donor = self._busy_donor(pool, serving)
+                if donor is not None:
+                    self._move(donor, pool, "starving", serving)
+
+    @staticmethod
+    def _starving(pool: ModelPool, now: float) -> bool:
+        queued_at = pool.buffer.oldest_queued_at
+        if queued_at is None:
+            return False
+        return now - queued_at >= min(_STARVING_AFTER_S, pool.buffer.timeout_s / 2)
+
+    def _busy_donor(self, target: ModelPool, serving: dict[str, int]) -> AgentController | None:
+        """An agent of a busy pool that can spare one: the pool with the most agents above its
+        min_agents, then the least recently used."""
+        best: tuple[int, float, AgentController] | None = None
+        for controller in self._agents.agents.values():
+            if not self._movable(controller) or controller.pool_name == target.name:
+                continue
+            source = self._pools.pools.get(controller.pool_name or "")
+            if source is None or serving[source.name] <= source.settings.min_agents:
+                continue
+            rank = (-serving[source.name], source.last_request_at)
+            if best is None or rank < best[:2]:
+                best = (*rank, controller)
+        return best[2] if best is not None else None
 
     def _movable(self, controller: AgentController) -> bool:
         return (

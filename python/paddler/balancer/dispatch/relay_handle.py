@@ -217,7 +217,7 @@ class RelayHandle:
     def _start_on(self, controller: AgentController) -> None:
         relay = self._relay
         now = time.monotonic()
-        relay._metrics.queue_wait.observe(now - self._record.arrived)
+        relay._metrics.queue_wait.observe(now - self._record.arrived, label_value=self._buffer.pool_name)
         self._record.agent_id = controller.id
         self._controller = controller
         # Our own id on the agent socket: ids chosen by clients may collide.
@@ -262,15 +262,16 @@ class RelayHandle:
     def _count(self, count: int) -> None:
         now = time.monotonic()
         metrics = self._relay._metrics
+        pool = self._buffer.pool_name
         metrics.tokens_generated.inc(count)
         if self._relayed_any:
             # Tokens that arrived together share the gap since the last ones.
-            metrics.inter_token_latency.observe((now - self._last_at) / count, count)
+            metrics.inter_token_latency.observe((now - self._last_at) / count, count, pool)
         else:
-            metrics.time_to_first_token.observe(now - self._record.arrived)
+            metrics.time_to_first_token.observe(now - self._record.arrived, label_value=pool)
             if count > 1:
                 # The first token's companions came with it: no gap.
-                metrics.inter_token_latency.observe(0.0, count - 1)
+                metrics.inter_token_latency.observe(0.0, count - 1, pool)
         self._last_at = now
         self._relayed_any = True
         self._record.responses += count

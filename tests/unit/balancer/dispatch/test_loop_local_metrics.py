@@ -40,3 +40,14 @@ def test_an_unlabelled_loop_local_counter_reads_zero_before_its_first_increment(
     LoopLocalCounter("tokens", "Tokens", None, registry)
 
     assert "tokens_total 0.0" in generate_latest(registry).decode()
+
+
+def test_a_labelled_loop_local_histogram_exposes_what_a_prometheus_client_histogram_does() -> None:
+    ours, theirs = CollectorRegistry(), CollectorRegistry()
+    histogram = LoopLocalHistogram("wait_seconds", "A wait", (0.1, 1.0), ours, "pool")
+    reference = Histogram("wait_seconds", "A wait", ["pool"], buckets=(0.1, 1.0), registry=theirs)
+    for pool, value in (("default", 0.05), ("other", 0.5), ("default", 3.0)):
+        histogram.observe(value, label_value=pool)
+        reference.labels(pool).observe(value)
+
+    assert _without_created(generate_latest(ours)) == _without_created(generate_latest(theirs))

@@ -116,3 +116,24 @@ async def test_a_pool_under_its_min_agents_gets_one_before_waiting_requests_else
     placed.placement.place(time.monotonic())
 
     assert agent.switching_to == "minimum"
+
+
+async def test_a_pool_without_agents_whose_request_waits_two_seconds_takes_one_from_a_busy_pool() -> None:
+    placed = Placed()
+    await placed.pool("default", keep_alive_s=300)
+    await placed.pool("other", keep_alive_s=300)
+    agent = placed.agent("a")
+    busy = placed.pools.pools["default"]
+    busy.in_flight = 1
+    placed.waiting_request("other")
+    now = time.monotonic()
+    busy.last_request_at = now + 1.0
+
+    placed.placement.place(now + 1.0)
+    before_the_limit = agent.switching_to
+    placed.placement.place(now + 2.5)
+
+    assert before_the_limit is None
+    assert agent.switching_to == "other"
+    [decision] = placed.pools.view(placed.pools.pools["other"])["placements"]
+    assert decision["reason"] == "starving"
