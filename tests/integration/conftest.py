@@ -14,13 +14,16 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import orjson
 import pytest
 
 from tests.model_cards import smollm2
+
+if TYPE_CHECKING:
+    from tests.integration.ha_cluster import Etcd, HaCluster
 
 STARTUP_TIMEOUT_S = 20.0
 
@@ -349,3 +352,31 @@ def token_text(lines: list[dict[str, Any]]) -> str:
         for line in lines
         if "Response" in line and isinstance(line["Response"]["response"], dict)
     )
+
+
+@pytest.fixture
+async def etcd(tmp_path: Path) -> AsyncIterator[Etcd]:
+    """A real etcd (Debian's etcd-server) of its own, on free ports."""
+    from tests.integration.ha_cluster import Etcd
+
+    server = Etcd(tmp_path / "etcd-data", tmp_path / "etcd.log")
+    await server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+async def ha(tmp_path: Path, etcd: Etcd) -> AsyncIterator[HaCluster]:
+    """Two balancers over `etcd`, none started yet; agents started through it dial both."""
+    from tests.integration.ha_cluster import HaCluster
+
+    async with httpx.AsyncClient(timeout=60.0) as http:
+        cluster = HaCluster(etcd, Cluster(tmp_path, http), Cluster(tmp_path, http))
+        cluster.b._started = 50  # one numbering of the logs for both balancers
+        try:
+            yield cluster
+        finally:
+            with contextlib.suppress(Exception):
+                cluster.stop_all()

@@ -4,9 +4,44 @@ the management socket client sends it."""
 from __future__ import annotations
 
 import asyncio
+import weakref
 from dataclasses import dataclass, field
 
 from paddler.protocol.agent_status import AgentIssue, AgentStateApplicationStatus, AgentStatus
+
+
+class FanoutEvent:
+    """An event that each connection to a balancer also sees on its own copy: a connection
+    that clears its copy after sending never hides the change from another connection."""
+
+    def __init__(self) -> None:
+        self._own = asyncio.Event()
+        self._copies: weakref.WeakSet[asyncio.Event] = weakref.WeakSet()
+
+    def subscribe(self) -> asyncio.Event:
+        """A copy, set with every `set` from now on (and now: the first status is due)."""
+        copy = asyncio.Event()
+        copy.set()
+        self._copies.add(copy)
+        return copy
+
+    @property
+    def subscribers(self) -> int:
+        return len(self._copies)
+
+    def set(self) -> None:
+        self._own.set()
+        for copy in self._copies:
+            copy.set()
+
+    def clear(self) -> None:
+        self._own.clear()
+
+    def is_set(self) -> bool:
+        return self._own.is_set()
+
+    async def wait(self) -> None:
+        await self._own.wait()
 
 
 @dataclass
@@ -21,12 +56,11 @@ class AgentStatusBoard:
     download_current: int = 0
     download_total: int = 0
     download_indeterminate: bool = False
-    # The balancer's id of the last state applied (or found not appliable); None: none yet.
-    applied_state_id: int | None = None
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
-    # Set for changes that must each reach the balancer (a new application
-    # status), unlike download progress, which may be sampled.
-    urgent: asyncio.Event = field(default_factory=asyncio.Event)
+    changed: FanoutEvent = field(default_factory=FanoutEvent)
+    # Set for changes that must each reach the balancers (a new application
+    # status; slots taken or freed when several balancers share them), unlike
+    # download progress, which may be sampled.
+    urgent: FanoutEvent = field(default_factory=FanoutEvent)
 
     def update(self, **values: object) -> None:
         if (

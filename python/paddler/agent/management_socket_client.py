@@ -19,11 +19,12 @@ from websockets.exceptions import InvalidMessage, InvalidStatus
 from paddler.agent.agent_status_board import AgentStatusBoard
 from paddler.agent.json_rpc_outbox import JsonRpcOutbox
 from paddler.agent.reconciler import Reconciler
-from paddler.agent.request_handler import RequestHandler
+from paddler.agent.request_handler import Channel, RequestHandler
 from paddler.protocol import agent_socket
 from paddler.protocol.agent_socket import AgentMethod, BalancerMethod
-from paddler.protocol.balancer_desired_state import AGENT_DESIRED_STATE
+from paddler.protocol.balancer_desired_state import AGENT_DESIRED_STATE, AgentDesiredState
 from paddler.protocol.body_validation import InvalidBody, decode_python
+from paddler.protocol.model_pool import POOL_NAME
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +98,15 @@ class ManagementSocketClient:
         self._handler = handler
         # Survives reconnections, so the balancer never sees a version go back.
         self._status_version = 0
+        # The last set_state of this balancer: its id is echoed once the reconciler has
+        # applied that state (another balancer's set_state may be what it applies).
+        self._received_state: AgentDesiredState | None = None
+        self._received_state_id: int | None = None
+        self._received_pool: str | None = None
+        # The balancer is ours (its version message has a protocol_version): it reads the
+        # status members beyond Paddler's.
+        self._balancer_is_ours = False
+        self._channel: Channel | None = None
         self.connected = asyncio.Event()
 
     async def run(self, shutdown: asyncio.Event) -> None:
@@ -140,7 +150,9 @@ class ManagementSocketClient:
                 logger.exception("the connection to the balancer failed")
             finally:
                 self.connected.clear()
-                self._handler.detach()
+                if self._channel is not None:
+                    self._handler.detach(self._channel)
+                    self._channel = None
             if shutdown.is_set():
                 return
             delay = min(RECONNECT_INITIAL_S * 2**failures, RECONNECT_MAX_S) * random.uniform(0.5, 1.5)
@@ -160,11 +172,13 @@ class ManagementSocketClient:
             # Only when set: Paddler's own balancer knows no pools.
             registration["pool"] = self._pool
         outbox.send(agent_socket.notification(AgentMethod.REGISTER_AGENT, registration))
-        self._handler.attach(outbox.send, outbox.flushed)
+        self._balancer_is_ours = False
+        self._received_state = self._received_state_id = self._received_pool = None
+        channel = self._channel = self._handler.attach(outbox.send, outbox.flushed)
         self.connected.set()
         tasks = [
             asyncio.create_task(outbox.write_loop(connection.send)),
-            asyncio.create_task(self._report_status(outbox)),
+            asyncio.create_task(self._report_status(outbox, channel)),
             asyncio.create_task(self._read_loop(connection)),
             asyncio.create_task(shutdown.wait()),
         ]
@@ -189,26 +203,36 @@ class ManagementSocketClient:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _report_status(self, outbox: JsonRpcOutbox) -> None:
+    async def _report_status(self, outbox: JsonRpcOutbox, channel: Channel) -> None:
+        # This connection's own copies of the board's signals: another connection
+        # clearing its copy after a send never hides a change from this one.
+        changed, urgent = self._board.changed.subscribe(), self._board.urgent.subscribe()
         while True:
-            self._board.changed.clear()
-            self._board.urgent.clear()
+            changed.clear()
+            urgent.clear()
             self._status_version += 1
             status = self._board.snapshot(self._reconciler.slots_processing).model_dump(mode="json")
             params: dict[str, Any] = {"version": self._status_version, "status": status}
-            if self._board.applied_state_id is not None:
-                params["applied_state_id"] = self._board.applied_state_id
+            if self._received_state_id is not None and self._reconciler.applied == self._received_state:
+                params["applied_state_id"] = self._received_state_id
+            if self._balancer_is_ours:
+                held_elsewhere = self._reconciler.held_elsewhere(channel)
+                if held_elsewhere:
+                    params["slots_held_elsewhere"] = held_elsewhere
+                if self._received_pool is not None and self._reconciler.applied == self._received_state:
+                    params["pool"] = self._received_pool
             outbox.send(agent_socket.notification(AgentMethod.UPDATE_AGENT_STATUS, params))
             # Bursts (a download's progress) are sampled every STATUS_MIN_GAP_S;
-            # a new application status goes out at once.
+            # a new application status, or slots taken while several balancers
+            # share them, go out at once.
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(STATUS_MIN_GAP_S):
-                    await self._board.urgent.wait()
-            if self._board.urgent.is_set():
+                    await urgent.wait()
+            if urgent.is_set():
                 continue
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(STATUS_INTERVAL_S):
-                    await self._board.changed.wait()
+                    await changed.wait()
 
     async def _read_loop(self, connection: ClientConnection) -> None:
         async for frame in connection:
@@ -228,18 +252,26 @@ class ManagementSocketClient:
     def _handle(self, message: dict[str, Any]) -> None:
         method = message.get("method")
         params = message.get("params") or {}
+        channel = self._channel
+        if channel is None:
+            return
         if method in _REQUEST_METHODS and "id" in message:
-            self._handler.handle_request(message)
+            self._handler.handle_request(message, channel)
         elif method == BalancerMethod.STOP_RESPONDING_TO:
-            self._handler.stop_responding_to(str(params.get("request_id")))
+            self._handler.stop_responding_to(str(params.get("request_id")), channel)
         elif method == BalancerMethod.SET_STATE:
             state = decode_python(AGENT_DESIRED_STATE, params.get("desired_state"))
             if isinstance(state, InvalidBody):
                 logger.error("the balancer sent an invalid desired state: %s", state.message)
                 return
             state_id = params.get("state_id")
-            self._reconciler.set_desired_state(state, state_id if isinstance(state_id, int) else None)
+            pool = params.get("pool")
+            self._received_state = state
+            self._received_state_id = state_id if isinstance(state_id, int) else None
+            self._received_pool = pool if isinstance(pool, str) and POOL_NAME.fullmatch(pool) else None
+            self._reconciler.set_desired_state(state)
         elif method == BalancerMethod.VERSION:
-            logger.info("balancer version %s", params.get("version"))
+            self._balancer_is_ours = "protocol_version" in params
+            logger.info("balancer %s: version %s", self._url, params.get("version"))
         else:
             logger.warning("unknown message from the balancer: %r", method)

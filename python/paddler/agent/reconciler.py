@@ -8,6 +8,7 @@ with backoff, until it succeeds or a newer desired state arrives.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import enum
 import logging
@@ -114,6 +115,15 @@ class Admission(enum.Enum):
     CLOSED = "closed"
 
 
+class LeaseRefused(enum.Enum):
+    """Why a request gets no engine on this agent now."""
+
+    # No model, or one being replaced, or the agent is shutting down.
+    NO_MODEL = "no_model"
+    # Every slot is leased (several balancers share this agent's slots).
+    SLOTS_FULL = "slots_full"
+
+
 class _NotAppliable(Exception):
     def __init__(self, problem: AgentIssue) -> None:
         self.problem = problem
@@ -154,13 +164,14 @@ class Reconciler:
         self._thread_wait = thread_wait
         self._deterministic = deterministic
         self._desired: AgentDesiredState | None = None
-        self._desired_id: int | None = None
         self._applied: AgentDesiredState | None = None
         self._wake = asyncio.Event()
         self.serving: ServingModel | None = None
         # What stays wrong with the engine being served (its model's chat template).
         self._serving_issues: list[AgentIssue] = []
         self._in_flight = 0
+        # Leases per holder (the balancer connection each request came on).
+        self._holders: collections.Counter[object] = collections.Counter()
         self._idle = asyncio.Event()
         self._idle.set()
         self._admission = Admission.OPEN
@@ -172,39 +183,61 @@ class Reconciler:
         busy from the moment it is taken."""
         return self._in_flight
 
-    def set_desired_state(self, state: AgentDesiredState, state_id: int | None = None) -> None:
-        """`state_id`: the balancer's id of this state, reported back once it is applied."""
+    def set_desired_state(self, state: AgentDesiredState) -> None:
         self._desired = state
-        self._desired_id = state_id
-        if state == self._applied and state_id is not None:
-            # Nothing to do: it is applied already.
-            self._board.update(applied_state_id=state_id)
+        if state == self._applied:
+            # Nothing to do: it is applied already; the balancer that sent it hears so at once.
             self._board.urgent.set()
         self._wake.set()
+
+    @property
+    def applied(self) -> AgentDesiredState | None:
+        """The last desired state applied, or found not appliable (trying again cannot help)."""
+        return self._applied
 
     def stop_accepting(self) -> None:
         """Shutting down: no new requests (the balancer sees zero slots), running ones finish."""
         self._admit(Admission.CLOSED)
 
     @contextlib.contextmanager
-    def lease(self) -> Iterator[ServingModel | None]:
-        """The model to serve one request with, or None (no model, or one being replaced).
+    def lease(self, holder: object = None) -> Iterator[ServingModel | LeaseRefused]:
+        """The model to serve one request with, or why there is none for it now.
 
-        The engine is not replaced while a lease is held.
+        The engine is not replaced while a lease is held. Each slot is leased once: with
+        several balancers, each counts only its own requests, and this agent decides.
+        `holder`: the connection the request came on (for `held_elsewhere`).
         """
         if self._admission is not Admission.OPEN or self.serving is None:
-            yield None
+            yield LeaseRefused.NO_MODEL
+            return
+        if self._in_flight >= self.serving.engine.slots:
+            yield LeaseRefused.SLOTS_FULL
             return
         self._in_flight += 1
+        self._holders[holder] += 1
         self._idle.clear()
-        self._board.changed.set()
+        self._slots_changed()
         try:
             yield self.serving
         finally:
             self._in_flight -= 1
+            self._holders[holder] -= 1
+            if not self._holders[holder]:
+                del self._holders[holder]
             if self._in_flight == 0:
                 self._idle.set()
-            self._board.changed.set()
+            self._slots_changed()
+
+    def held_elsewhere(self, holder: object) -> int:
+        """Slots leased by requests that came on other connections than `holder`'s."""
+        return self._in_flight - self._holders.get(holder, 0)
+
+    def _slots_changed(self) -> None:
+        # One balancer learns of its own requests first-hand; when several share the
+        # slots, each must hear at once of the others' (or its requests are refused).
+        if self._board.changed.subscribers > 1:
+            self._board.urgent.set()
+        self._board.changed.set()
 
     async def run(self, shutdown: asyncio.Event) -> None:
         try:
@@ -233,14 +266,12 @@ class Reconciler:
                 # A new desired state: fresh, and its own backoff.
                 attempted, failures = desired, 0
                 self._board.update(state_application_status=AgentStateApplicationStatus.FRESH)
-            desired_id = self._desired_id
             try:
                 standing = await self._apply(desired)
                 self._applied = desired
                 self._board.update(
                     state_application_status=AgentStateApplicationStatus.APPLIED,
                     issues=standing,
-                    applied_state_id=desired_id,
                 )
                 self._board.urgent.set()
                 continue  # a state that arrived meanwhile is taken at once
@@ -249,7 +280,6 @@ class Reconciler:
                 self._board.update(
                     state_application_status=AgentStateApplicationStatus.ATTEMPTED_AND_NOT_APPLIABLE,
                     issues=[failure.problem],
-                    applied_state_id=desired_id,
                 )
                 self._board.urgent.set()
                 continue

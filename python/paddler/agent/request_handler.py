@@ -23,7 +23,7 @@ from paddler.agent.generation_event import (
 )
 from paddler.agent.grammar import GbnfGrammar, Grammar, JsonSchemaGrammar, ToolChoice
 from paddler.agent.inference_engine import EmbeddingError, EmbeddingInputError
-from paddler.agent.reconciler import Reconciler, ServingModel
+from paddler.agent.reconciler import LeaseRefused, Reconciler, ServingModel
 from paddler.agent.sampling_config import SamplingConfig
 from paddler.protocol import agent_socket
 from paddler.protocol.agent_socket import (
@@ -162,64 +162,77 @@ def _grammar(constraint: GrammarConstraint | None) -> Grammar | dict[str, str] |
     return JsonSchemaGrammar(schema)
 
 
+class Channel:
+    """One balancer connection, as the request handler sees it: where the answers of the
+    requests that came on it go, and those requests (their ids are that balancer's own)."""
+
+    __slots__ = ("flushed", "send", "tasks")
+
+    def __init__(self, send: Send, flushed: Flushed) -> None:
+        self.send = send
+        self.flushed = flushed
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+
+    def close(self) -> None:
+        """Nobody can receive these answers any more: the requests stop."""
+        self.send = _send_nowhere
+        self.flushed = nothing_to_flush
+        for task in list(self.tasks.values()):
+            task.cancel()
+
+
 class RequestHandler:
     def __init__(self, reconciler: Reconciler, tracer: RequestTracer | None = None) -> None:
         self._reconciler = reconciler
         self._tracer = tracer or RequestTracer()
-        self._tasks: dict[str, asyncio.Task[None]] = {}
-        # The connection answers go to, from `attach` to `detach`.
-        self._attached = False
-        self._send: Send = _send_nowhere
-        self._flushed: Flushed = nothing_to_flush
+        # One per balancer connection, from `attach` to `detach`.
+        self._channels: set[Channel] = set()
 
-    def attach(self, send: Send, flushed: Flushed) -> None:
-        """Answers go to this connection until `detach`; one connection at a time."""
-        if self._attached:
-            raise RuntimeError("the request handler already answers on a connection")
-        self._attached = True
-        self._send = send
-        self._flushed = flushed
+    def attach(self, send: Send, flushed: Flushed) -> Channel:
+        """A connection to a balancer is up: its requests' answers go to `send`."""
+        channel = Channel(send, flushed)
+        self._channels.add(channel)
+        return channel
 
-    def detach(self) -> None:
-        """The connection is gone: nobody can receive the answers of the requests in
-        flight, so they stop."""
-        self._attached = False
-        self._send = _send_nowhere
-        self._flushed = nothing_to_flush
-        self.cancel_all()
+    def detach(self, channel: Channel) -> None:
+        """The connection is gone: nobody can receive the answers of its requests in
+        flight, so they stop (other balancers' requests go on)."""
+        self._channels.discard(channel)
+        channel.close()
 
-    def handle_request(self, message: dict[str, Any]) -> None:
+    def handle_request(self, message: dict[str, Any], channel: Channel) -> None:
         request_id = message.get("id")
         method = message.get("method")
         params = message.get("params")
         if not isinstance(request_id, str):
             message_text = "a request id must be a string"
-            self._send(agent_socket.error(None, RpcErrorCode.INVALID_REQUEST, message_text))
+            channel.send(agent_socket.error(None, RpcErrorCode.INVALID_REQUEST, message_text))
             return
-        if request_id in self._tasks:
+        if request_id in channel.tasks:
             message_text = "this id is already running"
-            self._send(agent_socket.error(request_id, RpcErrorCode.DUPLICATE_REQUEST_ID, message_text))
+            channel.send(agent_socket.error(request_id, RpcErrorCode.DUPLICATE_REQUEST_ID, message_text))
             return
-        task = asyncio.create_task(self._serve(request_id, method, params))
-        self._tasks[request_id] = task
-        task.add_done_callback(lambda _: self._tasks.pop(request_id, None))
+        task = asyncio.create_task(self._serve(request_id, method, params, channel))
+        channel.tasks[request_id] = task
+        task.add_done_callback(lambda _: channel.tasks.pop(request_id, None))
 
-    def stop_responding_to(self, request_id: str) -> None:
-        task = self._tasks.get(request_id)
+    def stop_responding_to(self, request_id: str, channel: Channel) -> None:
+        task = channel.tasks.get(request_id)
         if task is not None:
             task.cancel()
 
     async def drain(self, timeout_s: float) -> None:
         """Waits for the requests in flight to finish, for at most `timeout_s`."""
-        if self._tasks:
-            await asyncio.wait(list(self._tasks.values()), timeout=timeout_s)
+        tasks = [task for channel in self._channels for task in channel.tasks.values()]
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout_s)
 
     def cancel_all(self) -> None:
-        """The balancer is gone: nobody can receive these answers any more."""
-        for task in list(self._tasks.values()):
-            task.cancel()
+        for channel in list(self._channels):
+            for task in list(channel.tasks.values()):
+                task.cancel()
 
-    async def _serve(self, request_id: str, method: Any, params: Any) -> None:
+    async def _serve(self, request_id: str, method: Any, params: Any, channel: Channel) -> None:
         # The balancer's span is this request's parent (docs/agent-socket.md).
         traceparent = params.get("traceparent") if isinstance(params, dict) else None
         span = None
@@ -232,11 +245,11 @@ class RequestHandler:
             )
         outcome, failure = "ok", None
         try:
-            result = await self._dispatch(request_id, method, params)
-            self._send(agent_socket.result(request_id, result))
+            result = await self._dispatch(request_id, method, params, channel)
+            channel.send(agent_socket.result(request_id, result))
         except _Reply as reply:
             outcome, failure = "error", reply.message
-            self._send(agent_socket.error(request_id, reply.code, reply.message))
+            channel.send(agent_socket.error(request_id, reply.code, reply.message))
         except asyncio.CancelledError:
             # Stopped by the balancer, or the connection is gone; the engine
             # request is cancelled with the task, which ends cancelled.
@@ -245,7 +258,7 @@ class RequestHandler:
         except Exception as error:  # a bug must cost one request, never the agent
             outcome, failure = "error", f"agent error: {error}"
             logger.exception("request %s failed", request_id)
-            self._send(agent_socket.error(request_id, RpcErrorCode.INTERNAL_ERROR, failure))
+            channel.send(agent_socket.error(request_id, RpcErrorCode.INTERNAL_ERROR, failure))
         finally:
             if span is not None:
                 span.set_attribute("paddler.outcome", outcome)
@@ -253,7 +266,7 @@ class RequestHandler:
             if isinstance(traceparent, str) and logger.isEnabledFor(logging.INFO):
                 _log_request(request_id, traceparent, outcome, failure)
 
-    async def _dispatch(self, request_id: str, method: Any, params: Any) -> Any:
+    async def _dispatch(self, request_id: str, method: Any, params: Any, channel: Channel) -> Any:
         overrides = SamplingOverrides()
         traceparent = None
         if isinstance(params, dict) and ("sampling" in params or "traceparent" in params):
@@ -265,10 +278,10 @@ class RequestHandler:
             logger.debug("request %s: %s (traceparent %s)", request_id, method, traceparent)
         if method == BalancerMethod.CONTINUE_FROM_RAW_PROMPT:
             raw = _decode(CONTINUE_FROM_RAW_PROMPT, params)
-            return await self._generate(request_id, raw, overrides)
+            return await self._generate(request_id, raw, overrides, channel)
         if method == BalancerMethod.CONTINUE_FROM_CONVERSATION_HISTORY:
             conversation = _decode(CONTINUE_FROM_CONVERSATION_HISTORY, params)
-            return await self._generate(request_id, conversation, overrides)
+            return await self._generate(request_id, conversation, overrides, channel)
         if method == BalancerMethod.GET_MODEL_METADATA:
             serving = self._reconciler.serving
             return None if serving is None else {"metadata": serving.engine.metadata()}
@@ -278,7 +291,7 @@ class RequestHandler:
                 return None
             return {"content": serving.chat_template_override}
         if method == BalancerMethod.GENERATE_EMBEDDING_BATCH:
-            return await self._embed(request_id, _decode(GENERATE_EMBEDDING_BATCH, params))
+            return await self._embed(request_id, _decode(GENERATE_EMBEDDING_BATCH, params), channel)
         raise _Reply(RpcErrorCode.METHOD_NOT_FOUND, f"unknown method {method!r}")
 
     async def _generate(
@@ -286,6 +299,7 @@ class RequestHandler:
         request_id: str,
         params: ContinueFromRawPromptParams | ContinueFromConversationHistoryParams,
         overrides: SamplingOverrides,
+        channel: Channel,
     ) -> Any:
         # Whatever sent the request, nesting that would overflow llama.cpp's parsers stops here.
         too_complex = constraint_problem(
@@ -296,9 +310,9 @@ class RequestHandler:
         grammar = _grammar(params.grammar)
         if isinstance(grammar, dict):
             return grammar
-        with self._reconciler.lease() as serving:
-            if serving is None:
-                raise _Reply(RpcErrorCode.NO_MODEL_LOADED, "this agent has no model loaded")
+        with self._reconciler.lease(channel) as serving:
+            if isinstance(serving, LeaseRefused):
+                raise _refusal(serving)
             sampling = _sampling(serving, params.max_tokens, overrides)
             engine = serving.engine
             events: AsyncIterator[GenerationEvent]
@@ -318,13 +332,13 @@ class RequestHandler:
                 )
             else:
                 events = engine.generate(params.raw_prompt, sampling, grammar=grammar)
-            return await self._stream(request_id, events)
+            return await self._stream(request_id, events, channel.send)
 
-    async def _stream(self, request_id: str, events: AsyncIterator[GenerationEvent]) -> Any:
+    async def _stream(self, request_id: str, events: AsyncIterator[GenerationEvent], send: Send) -> Any:
         async for event in events:
             if isinstance(event, TokenGenerated):
                 if event.text:
-                    self._send(
+                    send(
                         agent_socket.notification(
                             AgentMethod.GENERATED_TOKEN,
                             {"request_id": request_id, "token": {_TOKEN_VARIANTS[event.kind]: event.text}},
@@ -335,7 +349,7 @@ class RequestHandler:
                     {"id": call.id, "name": call.name, "arguments": {"ValidJson": call.arguments}}
                     for call in event.calls
                 ]
-                self._send(
+                send(
                     agent_socket.notification(
                         AgentMethod.GENERATED_TOKEN,
                         {"request_id": request_id, "token": {"ToolCallParsed": calls}},
@@ -356,10 +370,10 @@ class RequestHandler:
                 raise _Reply(code, f"{event.kind.value}: {event.message}")
         raise _Reply(RpcErrorCode.INTERNAL_ERROR, "the generation ended without a result")
 
-    async def _embed(self, request_id: str, params: GenerateEmbeddingBatchParams) -> Any:
-        with self._reconciler.lease() as serving:
-            if serving is None:
-                raise _Reply(RpcErrorCode.NO_MODEL_LOADED, "this agent has no model loaded")
+    async def _embed(self, request_id: str, params: GenerateEmbeddingBatchParams, channel: Channel) -> Any:
+        with self._reconciler.lease(channel) as serving:
+            if isinstance(serving, LeaseRefused):
+                raise _refusal(serving)
             if not serving.engine.embeddings_enabled:
                 raise _Reply(
                     RpcErrorCode.NOT_SUPPORTED,
@@ -398,7 +412,7 @@ class RequestHandler:
                         RpcErrorCode.INTERNAL_ERROR, f"computing embeddings failed: {error}"
                     ) from error
                 for embedding in embeddings:
-                    self._send(
+                    channel.send(
                         agent_socket.notification(
                             AgentMethod.EMBEDDING,
                             {
@@ -414,7 +428,7 @@ class RequestHandler:
                             },
                         )
                     )
-                await self._flushed()
+                await channel.flushed()
             return "Done"
 
 
@@ -439,6 +453,13 @@ def _embedding_passes(
             count += 1
         yield documents[first : first + count]
         first += count
+
+
+def _refusal(refused: LeaseRefused) -> _Reply:
+    if refused is LeaseRefused.SLOTS_FULL:
+        # Before any token: the balancer tries another agent or buffers the request.
+        return _Reply(RpcErrorCode.SLOTS_FULL, "every slot of this agent is busy")
+    return _Reply(RpcErrorCode.NO_MODEL_LOADED, "this agent has no model loaded")
 
 
 def _decode(adapter: Any, params: Any) -> Any:

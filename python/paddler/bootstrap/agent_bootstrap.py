@@ -25,7 +25,9 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class AgentConfig:
-    management_addr: str
+    # One balancer's management address, or several (balancers sharing one cluster over
+    # etcd): the agent keeps a connection to each and serves them all with its slots.
+    management_addrs: tuple[str, ...]
     slots: int
     name: str | None = None
     # The model pool it always serves; None: the balancer places it.
@@ -68,22 +70,25 @@ async def run_agent(config: AgentConfig, shutdown: asyncio.Event) -> None:
     )
     tracer = request_tracer("paddler-agent", config.otlp_endpoint)
     handler = RequestHandler(reconciler, tracer)
-    client = ManagementSocketClient(
-        config.management_addr,
-        config.agent_id,
-        config.name,
-        board,
-        reconciler,
-        handler,
-        config.secret,
-        config.tls_ca,
-        config.pool,
-    )
-    # The socket client stops first (it tells the balancer), then the reconciler closes the engine.
+    clients = [
+        ManagementSocketClient(
+            address,
+            config.agent_id,
+            config.name,
+            board,
+            reconciler,
+            handler,
+            config.secret,
+            config.tls_ca,
+            config.pool,
+        )
+        for address in config.management_addrs
+    ]
+    # The socket clients stop first (they tell the balancers), then the reconciler closes the engine.
     client_stopped = asyncio.Event()
     reconciling = asyncio.create_task(reconciler.run(client_stopped))
     try:
-        await client.run(shutdown)
+        await asyncio.gather(*(client.run(shutdown) for client in clients))
     finally:
         client_stopped.set()
         # An idle reconciler stops at once; one in the middle of a download

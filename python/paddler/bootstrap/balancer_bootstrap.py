@@ -4,23 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from typing import Protocol
 
 from paddler.balancer.dispatch.agent_controller_pool import AgentControllerPool
 from paddler.balancer.dispatch.balancer_metrics import BalancerMetrics
 from paddler.balancer.dispatch.buffered_request_manager import BufferBudget
 from paddler.balancer.dispatch.embedding_batch_relay import EmbeddingBatchRelay
+from paddler.balancer.dispatch.leadership import Leadership
 from paddler.balancer.dispatch.model_pools import ModelPools
 from paddler.balancer.dispatch.pool_placement import PoolPlacement
 from paddler.balancer.dispatch.reconciliation_service import ReconciliationService
 from paddler.balancer.dispatch.request_relay import RequestRelay
-from paddler.balancer.dispatch.state_database import open_state_database
+from paddler.balancer.etcd.etcd_leadership import EtcdLeadership
+from paddler.balancer.etcd.etcd_state_database import EtcdStateDatabase
 from paddler.balancer.inference.inference_service import InferenceService
 from paddler.balancer.management.management_service import ManagementService
 from paddler.balancer.openai_compat.openai_service import OpenAIService
 from paddler.balancer.panel.web_admin_panel_service import WebAdminPanelService, panel_origins
 from paddler.balancer.statsd.statsd_reporter import StatsdReporter
 from paddler.bootstrap.balancer_config import BalancerConfig
+from paddler.bootstrap.state_database_opener import open_state_database
 from paddler.telemetry.request_tracer import request_tracer
 
 logger = logging.getLogger(__name__)
@@ -51,12 +55,18 @@ def _panel_config(config: BalancerConfig) -> dict[str, object]:
 async def run_balancer(config: BalancerConfig, shutdown: asyncio.Event) -> None:
     """Runs until `shutdown` is set; raises StateDatabaseError or OSError when it cannot start."""
     database = open_state_database(config.state_database)
+    identity = f"{config.management_addr} ({uuid.uuid4().hex[:8]})"
+    leadership = (
+        EtcdLeadership(identity, database.client, database.prefix)
+        if isinstance(database, EtcdStateDatabase)
+        else Leadership(identity)
+    )
     pool = AgentControllerPool()
     buffered_requests = BufferBudget(config.max_buffered_requests)
     pools = ModelPools(pool, database, buffered_requests, config.buffered_request_timeout_ms / 1000)
     await pools.load()
     metrics = BalancerMetrics(pool, buffered_requests)
-    reconciliation = ReconciliationService(pool, pools)
+    reconciliation = ReconciliationService(pool, pools, leadership)
     tracer = request_tracer("paddler-balancer", config.otlp_endpoint)
     relay = RequestRelay(
         pools.default.buffer,
@@ -87,6 +97,8 @@ async def run_balancer(config: BalancerConfig, shutdown: asyncio.Event) -> None:
         config.tls,
     )
     background: list[Service] = [
+        pools,
+        leadership,
         reconciliation,
         PoolPlacement(pool, pools, reconciliation, buffered_requests, metrics),
         ManagementService(
@@ -100,6 +112,11 @@ async def run_balancer(config: BalancerConfig, shutdown: asyncio.Event) -> None:
             config.agent_secret,
             config.request_limits.max_body_bytes,
             config.tls,
+            cluster=lambda: {
+                "balancer": identity,
+                "state_database": database.health(),
+                "leadership": leadership.health(),
+            },
         ),
     ]
     if config.statsd_addr:
@@ -158,6 +175,8 @@ async def run_balancer(config: BalancerConfig, shutdown: asyncio.Event) -> None:
     for agent in list(pool.agents.values()):
         agent.close()
     background_results = await asyncio.gather(*background_tasks, return_exceptions=True)
+    if isinstance(database, EtcdStateDatabase):
+        await database.client.close()
     tracer.shutdown()
     for result in [*inference_result, *background_results]:
         if isinstance(result, BaseException):

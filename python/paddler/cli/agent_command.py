@@ -19,8 +19,10 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--management-addr",
         required=True,
+        action="append",
         help="HOST:PORT of the balancer's management service; wss://HOST:PORT (or https://) "
-        "when the balancer serves TLS",
+        "when the balancer serves TLS. Several balancers of one cluster (sharing an etcd state "
+        "database): repeat it, or give a comma-separated list; the agent serves each of them",
     )
     parser.add_argument("--slots", type=int, required=True, help="requests served at once")
     parser.add_argument("--name", help="shown in the balancer's agent list")
@@ -64,6 +66,26 @@ def register(commands: Any) -> None:
     parser.set_defaults(run=run)
 
 
+def management_addresses(values: list[str]) -> tuple[str, ...] | str:
+    """Every balancer address of repeated and comma-separated --management-addr values, in
+    order and once each; or why they cannot be used."""
+    addresses: list[str] = []
+    for value in values:
+        for address in value.split(","):
+            address = address.strip()
+            if not address:
+                return f"{value!r} has an empty address"
+            if address not in addresses:
+                addresses.append(address)
+    if len(addresses) > MAX_BALANCERS:
+        return f"at most {MAX_BALANCERS} balancers, {len(addresses)} given"
+    return tuple(addresses)
+
+
+# A cluster runs one to three balancers; a few more are tolerated, not hundreds of sockets.
+MAX_BALANCERS = 8
+
+
 def run(args: argparse.Namespace) -> int:
     if args.slots < 1:
         print("error: --slots must be at least 1", file=sys.stderr)
@@ -88,13 +110,18 @@ def run(args: argparse.Namespace) -> int:
     )
     from paddler.balancer.http.http_server import split_address
 
-    try:
-        split_address(management_host_port(args.management_addr))
-    except ValueError as error:
-        print(f"error: --management-addr: {error}", file=sys.stderr)
+    addresses = management_addresses(args.management_addr)
+    if isinstance(addresses, str):
+        print(f"error: --management-addr: {addresses}", file=sys.stderr)
         return 2
+    for address in addresses:
+        try:
+            split_address(management_host_port(address))
+        except ValueError as error:
+            print(f"error: --management-addr {address}: {error}", file=sys.stderr)
+            return 2
     if args.tls_ca:
-        if not management_socket_base(args.management_addr).startswith("wss://"):
+        if not any(management_socket_base(address).startswith("wss://") for address in addresses):
             print("error: --tls-ca needs a wss:// (or https://) --management-addr", file=sys.stderr)
             return 2
         try:
@@ -111,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {problem}", file=sys.stderr)
         return 2
     config = AgentConfig(
-        management_addr=args.management_addr,
+        management_addrs=addresses,
         slots=args.slots,
         name=args.name,
         pool=args.pool,

@@ -32,7 +32,11 @@ def register(commands: Any) -> None:
     parser.add_argument("--compat-openai-addr", help="HOST:PORT of the OpenAI API (off by default)")
     parser.add_argument("--web-admin-panel-addr", help="HOST:PORT of the web admin panel (off by default)")
     parser.add_argument(
-        "--state-database", default="memory://", help="memory:// or file:///absolute/path.json"
+        "--state-database",
+        default="memory://",
+        help="memory://, file:///absolute/path.json, or etcd://HOST:PORT[,HOST:PORT...]/PREFIX: "
+        "the model pools in etcd, shared by two or three balancers of one cluster (they elect "
+        "a leader there for model placement)",
     )
     parser.add_argument(
         "--max-buffered-requests", type=_non_negative, default=30, help="0 disables buffering"
@@ -146,10 +150,11 @@ def _positive(value: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from paddler.balancer.dispatch.request_limits import RequestLimits
-    from paddler.balancer.dispatch.state_database import StateDatabaseError, open_state_database
+    from paddler.balancer.dispatch.state_database_errors import StateDatabaseError
     from paddler.balancer.http.http_server import TlsFiles, split_address
     from paddler.bootstrap.balancer_bootstrap import run_balancer
     from paddler.bootstrap.balancer_config import BalancerConfig
+    from paddler.bootstrap.state_database_opener import open_state_database
 
     if bool(args.tls_cert) != bool(args.tls_key):
         print("error: --tls-cert and --tls-key go together", file=sys.stderr)

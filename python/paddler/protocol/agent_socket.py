@@ -60,6 +60,9 @@ class RpcErrorCode(enum.IntEnum):
     SHUTTING_DOWN = -32001
     NOT_SUPPORTED = -32002
     DUPLICATE_REQUEST_ID = -32003
+    # Every slot is taken (by another balancer's requests): refused before any token, the
+    # balancer tries another agent or buffers it; not a failure of the agent.
+    SLOTS_FULL = -32004
 
 
 # The capability of agents that echo set_state's `state_id` (RegisterAgentParams.capabilities).
@@ -84,6 +87,10 @@ class UpdateAgentStatusParams(StrictModel):
     status: AgentStatus
     # The `state_id` of the last set_state the agent finished applying (capability "state_ids").
     applied_state_id: int | None = None
+    # Ours, sent to our balancers only: the slots this agent's other balancers hold (an agent
+    # connected to several), and the model pool of the state it applied (its set_state's `pool`).
+    slots_held_elsewhere: int = Field(default=0, ge=0)
+    pool: str | None = Field(default=None, pattern=f"^(?:{POOL_NAME.pattern})$")
 
 
 class SamplingOverrides(StrictModel):

@@ -26,3 +26,7 @@ def configure_logging(log_format: LogFormat, level: str = "info") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # httpx logs every call at INFO: an etcd lease renewed each second, a model download's
+    # requests. Its warnings still show; our own lines say what the calls were for.
+    if root.level > logging.DEBUG:
+        logging.getLogger("httpx").setLevel(logging.WARNING)

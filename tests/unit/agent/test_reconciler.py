@@ -11,7 +11,7 @@ import pytest
 
 from paddler.agent.agent_status_board import AgentStatusBoard
 from paddler.agent.model_resolver import ModelResolver, ResolveFailed
-from paddler.agent.reconciler import Reconciler
+from paddler.agent.reconciler import LeaseRefused, Reconciler
 from paddler.protocol.agent_desired_model import AgentDesiredModel, LocalToAgent
 from paddler.protocol.agent_status import AgentStateApplicationStatus
 from paddler.protocol.balancer_desired_state import AgentDesiredState
@@ -111,7 +111,7 @@ async def test_a_new_engine_loaded_during_the_shutdown_drain_is_not_offered_to_r
     await board_reaches(board, AgentStateApplicationStatus.APPLIED, 30)
 
     with running_reconciler.lease() as serving:
-        assert serving is not None
+        assert not isinstance(serving, LeaseRefused)
         # A new engine is wanted; the old one drains this request first.
         running_reconciler.set_desired_state(smollm2_state(context_size=512))
         await board_reaches(board, AgentStateApplicationStatus.FRESH, 5)
@@ -121,4 +121,4 @@ async def test_a_new_engine_loaded_during_the_shutdown_drain_is_not_offered_to_r
     await board_reaches(board, AgentStateApplicationStatus.APPLIED, 30)
     assert board.slots_total == 0
     with running_reconciler.lease() as serving:
-        assert serving is None
+        assert serving is LeaseRefused.NO_MODEL

@@ -62,6 +62,14 @@ class AgentController:
         # Set when the agent refused a request for want of a model: it gets
         # nothing more until its next status says what it has.
         self._unavailable = False
+        # Slots the agent's other balancers hold (it reports them; an agent serving several
+        # balancers arbitrates its slots), and whether it refused a request for want of one
+        # since its last status: it gets nothing more until that status says what is free.
+        self.slots_held_elsewhere = 0
+        self._full = False
+        # The model pool of the state the agent says it applied (a follower balancer places
+        # agents where the leader's placement put them).
+        self.reported_pool: str | None = None
         self.circuit_breaker = AgentCircuitBreaker()
         self._pending: dict[str, Mailbox] = {}
         self._calls: dict[str, asyncio.Future[Any]] = {}
@@ -80,6 +88,12 @@ class AgentController:
     def mark_unavailable(self) -> None:
         self._unavailable = True
 
+    def mark_full(self) -> None:
+        """The agent refused a request: each of its slots is held (by other balancers too)."""
+        if not self._full:
+            self._full = True
+            self.status_changes.emit(self)
+
     def record_outcome(self, succeeded: bool) -> None:
         before = self.circuit_breaker.state
         if succeeded:
@@ -93,7 +107,9 @@ class AgentController:
 
     @property
     def free_slots(self) -> int:
-        return self.slots_total - self.slots_claimed
+        if self._full:
+            return 0
+        return self.slots_total - self.slots_claimed - self.slots_held_elsewhere
 
     def snapshot(self) -> dict[str, Any]:
         snapshot = agent_snapshot(self.id, self.name, self.status)
@@ -228,10 +244,17 @@ class AgentController:
         if decoded.version <= self._status_version:
             return  # a snapshot older than one we already have
         self._status_version = decoded.version
-        applied_changed = decoded.applied_state_id != self.applied_state_id
+        changed = (
+            decoded.applied_state_id != self.applied_state_id
+            or decoded.slots_held_elsewhere != self.slots_held_elsewhere
+            or decoded.pool != self.reported_pool
+        )
         self.applied_state_id = decoded.applied_state_id
-        if decoded.status != self.status or self._unavailable or applied_changed:
+        self.slots_held_elsewhere = decoded.slots_held_elsewhere
+        self.reported_pool = decoded.pool
+        if decoded.status != self.status or self._unavailable or self._full or changed:
             self._unavailable = False
+            self._full = False
             self.status = decoded.status
             self.status_changes.emit(self)
 

@@ -55,6 +55,17 @@ class BalancerMetrics:
             "reason",
             self.registry,
         )
+        # Requests sent to agents (a request sent again counts again), and those an agent
+        # refused because its slots were taken by another balancer's requests.
+        self.dispatches = LoopLocalCounter(
+            "paddler_dispatches", "Requests sent to an agent", None, self.registry
+        )
+        self.slot_refusals = LoopLocalCounter(
+            "paddler_agent_slot_refusals",
+            "Requests an agent refused before any token: its slots were held by another balancer",
+            None,
+            self.registry,
+        )
         self.tokens_generated = LoopLocalCounter(
             "paddler_tokens_generated", "Tokens relayed to clients", None, self.registry
         )

@@ -49,9 +49,15 @@ class AgentLost:
     after_first_token: bool
 
 
-DISPATCH_AGAIN = DispatchAgain()
+class SlotRefused:
+    """The agent's slots were all held (by its other balancers' requests): claim a slot again,
+    on another agent or this one once its status shows one free. Not a failure of the agent."""
 
-DispatchOutcome = RelayFinished | RelayFailed | DispatchAgain | RetryElsewhere | AgentLost
+
+DISPATCH_AGAIN = DispatchAgain()
+SLOT_REFUSED = SlotRefused()
+
+DispatchOutcome = RelayFinished | RelayFailed | DispatchAgain | SlotRefused | RetryElsewhere | AgentLost
 
 
 def dispatch_outcome(controller: AgentController, final: MailboxItem, relayed_any: bool) -> DispatchOutcome:
@@ -64,6 +70,9 @@ def dispatch_outcome(controller: AgentController, final: MailboxItem, relayed_an
     if isinstance(final, AgentGone):
         return AgentLost(after_first_token=relayed_any)
     assert isinstance(final, AgentFailed)
+    if final.code == RpcErrorCode.SLOTS_FULL and not relayed_any:
+        controller.mark_full()
+        return SLOT_REFUSED
     if final.code == RpcErrorCode.NO_MODEL_LOADED and not relayed_any:
         # The agent is being reconfigured; another one (or this one, once its
         # status shows slots again) takes the request.

@@ -7,6 +7,7 @@ is moved by demand (pool_placement.py). A cluster with only `default` behaves as
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import logging
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from paddler.balancer.dispatch.buffered_request_manager import BufferBudget, Buf
 from paddler.balancer.dispatch.change_notifier import ChangeNotifier
 from paddler.balancer.dispatch.model_pool import ModelPool
 from paddler.balancer.dispatch.state_database import StateDatabase
+from paddler.balancer.dispatch.state_database_errors import StateConflict, StateDatabaseUnavailable
 from paddler.protocol.model_pool import DEFAULT_POOL, MAX_POOLS, ModelPoolSettings
 
 logger = logging.getLogger(__name__)
@@ -30,6 +32,12 @@ class PoolChange(enum.Enum):
     NOT_FOUND = enum.auto()
     DEFAULT_CANNOT_BE_DELETED = enum.auto()
     TOO_MANY_POOLS = enum.auto()
+    # Other balancers kept changing the pools under this change (etcd): try again.
+    CONFLICT = enum.auto()
+
+
+# A change checked again against pools another balancer wrote meanwhile, at most this often.
+_CONFLICT_RETRIES = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,14 +74,45 @@ class ModelPools:
         return pool
 
     async def load(self) -> None:
-        """Reads the stored pools at startup; agents get their states as they join."""
-        stored = await self._database.load()
-        for name, settings in (stored or {}).items():
+        """Reads the stored pools at startup; agents get their states as they join.
+
+        A shared database (etcd) that cannot be reached now is read by `run` once it answers.
+        """
+        try:
+            stored = await self._database.load()
+        except StateDatabaseUnavailable as error:
+            logger.warning("starting without model pools: %s", error)
+            return
+        self.apply_stored(stored or {})
+
+    async def run(self, shutdown: asyncio.Event) -> None:
+        """Applies the pools other balancers store (etcd), until shutdown."""
+        await self._database.run(shutdown, self.apply_stored)
+
+    def apply_stored(self, stored: dict[str, ModelPoolSettings]) -> None:
+        """Makes the pools what the database holds: created, changed, or deleted (a deleted pool
+        drains its requests, as one deleted here). `default` is never deleted."""
+        changed = False
+        for name, settings in stored.items():
             pool = self.pools.get(name)
             if pool is None:
                 self._new_pool(name, settings)
-            else:
+                logger.info("model pool %s created (state database)", name)
+                changed = True
+            elif pool.deleting or pool.settings != settings or pool.applicable_state is None:
+                pool.deleting = False
                 pool.configure(settings)
+                changed = True
+        for name, pool in list(self.pools.items()):
+            if name not in stored and pool is not self.default and not pool.deleting:
+                pool.deleting = True
+                logger.info(
+                    "model pool %s deleted (state database); it drains %d requests", name, pool.in_flight
+                )
+                self.request_ended(pool, counted=False)
+                changed = True
+        if changed:
+            self.changes.notify()
 
     # -- routing --------------------------------------------------------------
 
@@ -107,6 +146,16 @@ class ModelPools:
         }
 
     async def put(self, name: str, settings: ModelPoolSettings) -> PoolChange | NameTaken:
+        """Raises StateDatabaseUnavailable (nothing changed) or OSError (a file not written)."""
+        for _ in range(_CONFLICT_RETRIES):
+            try:
+                return await self._put(name, settings)
+            except StateConflict as conflict:
+                # Checked again against what the other balancer wrote.
+                self.apply_stored(conflict.pools)
+        return PoolChange.CONFLICT
+
+    async def _put(self, name: str, settings: ModelPoolSettings) -> PoolChange | NameTaken:
         for pool in self.pools.values():
             if pool.name == name or pool.deleting:
                 continue
@@ -116,13 +165,14 @@ class ModelPools:
         existing = self.pools.get(name)
         if existing is None and len(self.pools) >= MAX_POOLS:
             return PoolChange.TOO_MANY_POOLS
-        if existing is not None and existing.deleting:
-            # Deleted and still draining: it comes back with its buffer and requests.
-            existing.deleting = False
         stored = self.stored_settings()
         stored[name] = settings
         # Stored first: what agents run is always what survives a restart.
         await self._database.store(stored)
+        existing = self.pools.get(name)
+        if existing is not None and existing.deleting:
+            # Deleted and still draining: it comes back with its buffer and requests.
+            existing.deleting = False
         if existing is None:
             self._new_pool(name, settings)
             logger.info("model pool %s created", name)
@@ -134,6 +184,15 @@ class ModelPools:
         return change
 
     async def delete(self, name: str) -> PoolChange:
+        """Raises StateDatabaseUnavailable (nothing changed) or OSError (a file not written)."""
+        for _ in range(_CONFLICT_RETRIES):
+            try:
+                return await self._delete(name)
+            except StateConflict as conflict:
+                self.apply_stored(conflict.pools)
+        return PoolChange.CONFLICT
+
+    async def _delete(self, name: str) -> PoolChange:
         if name == DEFAULT_POOL:
             return PoolChange.DEFAULT_CANNOT_BE_DELETED
         pool = self.pools.get(name)
@@ -142,6 +201,8 @@ class ModelPools:
         stored = self.stored_settings()
         del stored[name]
         await self._database.store(stored)
+        if pool.deleting:
+            return PoolChange.DELETED  # the watch applied it meanwhile
         pool.deleting = True
         logger.info("model pool %s deleted; it drains %d requests", name, pool.in_flight)
         self.request_ended(pool, counted=False)

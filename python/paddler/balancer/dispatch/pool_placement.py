@@ -62,7 +62,12 @@ class PoolPlacement:
         self._metrics = metrics
 
     async def run(self, shutdown: asyncio.Event) -> None:
-        notifiers = (self._agents.changes, self._pools.changes, self._budget.changes)
+        notifiers = (
+            self._agents.changes,
+            self._pools.changes,
+            self._budget.changes,
+            self._reconciliation.leadership.changes,
+        )
         while not shutdown.is_set():
             try:
                 self.place(time.monotonic())
@@ -83,6 +88,9 @@ class PoolPlacement:
     # -- decisions -------------------------------------------------------------
 
     def place(self, now: float) -> None:
+        if not self._reconciliation.leadership.is_leader:
+            self._follow_reports()
+            return
         self._finish_moves()
         serving = {name: self._count(name) for name in self._pools.pools}
         for pool in self._wanting(serving):
@@ -95,6 +103,19 @@ class PoolPlacement:
                 donor = self._busy_donor(pool, serving)
                 if donor is not None:
                     self._move(donor, pool, "starving", serving)
+
+    def _follow_reports(self) -> None:
+        """Another balancer leads: each unpinned agent serves the pool it says it applied."""
+        for controller in list(self._agents.agents.values()):
+            controller.switching_to = None
+            reported = controller.reported_pool
+            if controller.pinned_pool is not None or reported is None or reported == controller.pool_name:
+                continue
+            target = self._pools.pools.get(reported)
+            if target is None or target.deleting:
+                continue
+            logger.info("agent %s serves %s (placed by the leader)", controller.id, reported)
+            self._agents.move(controller, reported)
 
     @staticmethod
     def _starving(pool: ModelPool, now: float) -> bool:

@@ -23,6 +23,7 @@ from paddler.balancer.dispatch.dispatch_outcome import (
     DispatchAgain,
     DispatchOutcome,
     RetryElsewhere,
+    SlotRefused,
     dispatch_outcome,
 )
 from paddler.balancer.dispatch.mailbox import AgentStreamed, BalancerStopping, Mailbox, MailboxItem
@@ -46,6 +47,9 @@ logger = logging.getLogger("paddler.balancer.dispatch.request_relay")
 # An agent that answers "no model" has just been reconfigured; a few more
 # tries reach another agent or the same one once it reports its new slots.
 _MAX_DISPATCHES: Final = 5
+# Refusals for want of a slot (agents shared with other balancers) a request may meet: each
+# marks that agent full until its next status, so many in a row means the statuses never come.
+_MAX_SLOT_REFUSALS: Final = 64
 # A request in flight when its agent's connection closed goes to one more
 # agent at most: if the request is what kills agents, it kills two, not five.
 _MAX_DISPATCHES_AFTER_AGENT_LOSS: Final = 1
@@ -91,6 +95,7 @@ class RelayHandle:
         "_on_closed",
         "_params",
         "_record",
+        "_refusals",
         "_relay",
         "_relayed_any",
         "_request_id",
@@ -120,6 +125,7 @@ class RelayHandle:
         self._sink = sink
         self.state = RelayState.WAITING
         self._dispatches = 0
+        self._refusals = 0
         self._lost_agents = 0
         # An agent that failed the request before its first token: the retry goes elsewhere if it can.
         self._failed_agent: AgentController | None = None
@@ -222,6 +228,7 @@ class RelayHandle:
         self._controller = controller
         # Our own id on the agent socket: ids chosen by clients may collide.
         self._request_id = relay._next_request_id()
+        relay._metrics.dispatches.inc()
         mailbox = controller.start_request(self._request_id, self._method, self._params)
         self._mailbox = mailbox
         relay._started_streaming(mailbox)
@@ -314,6 +321,22 @@ class RelayHandle:
                 self._dispatch()
                 return
         if isinstance(outcome, DispatchAgain):
+            self._dispatch()
+            return
+        if isinstance(outcome, SlotRefused):
+            self._relay._metrics.slot_refusals.inc()
+            self._refusals += 1
+            if self._refusals > _MAX_SLOT_REFUSALS:
+                self._end(
+                    relay_failed(
+                        RelayFailure.AGENT_GONE,
+                        f"agents refused the request {self._refusals} times: their slots were taken "
+                        "by other balancers' requests",
+                    )
+                )
+                return
+            # A refusal is not a dispatch spent: the agent never started the request.
+            self._dispatches -= 1
             self._dispatch()
             return
         if isinstance(outcome, RetryElsewhere):

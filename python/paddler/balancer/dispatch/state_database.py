@@ -1,4 +1,5 @@
-"""Where the pools' desired states live: `memory://`, or a JSON file written atomically.
+"""Where the pools' desired states live: `memory://`, a JSON file written atomically, or etcd
+(shared by the balancers of one cluster: etcd_state_database.py).
 
 A file holds `{"pools": {name: settings}}`. A file written before pools existed (one bare
 desired state) is read as the `default` pool's, and rewritten in the new shape at the next change.
@@ -9,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
-from urllib.parse import unquote, urlparse
+from typing import Any, Protocol
 
+from paddler.balancer.dispatch.state_database_errors import StateDatabaseError
 from paddler.protocol.balancer_desired_state import BALANCER_DESIRED_STATE
 from paddler.protocol.body_validation import InvalidBody, decode_json
 from paddler.protocol.model_pool import DEFAULT_POOL, STORED_POOLS, ModelPoolSettings, StoredPools
@@ -21,10 +23,34 @@ from paddler.protocol.model_pool import DEFAULT_POOL, STORED_POOLS, ModelPoolSet
 class StateDatabase(Protocol):
     async def load(self) -> dict[str, ModelPoolSettings] | None: ...
 
-    async def store(self, pools: dict[str, ModelPoolSettings]) -> None: ...
+    async def store(self, pools: dict[str, ModelPoolSettings]) -> None:
+        """Raises StateConflict (etcd: another balancer wrote first) or StateDatabaseUnavailable."""
+
+    async def run(
+        self, shutdown: asyncio.Event, on_change: Callable[[dict[str, ModelPoolSettings]], None]
+    ) -> None:
+        """Gives `on_change` the pools other balancers store, until `shutdown` (etcd only)."""
+
+    def health(self) -> dict[str, Any]: ...
 
 
-class MemoryStateDatabase:
+class _Unshared:
+    """A database only this balancer writes: nothing to watch, always at hand."""
+
+    kind = ""
+
+    async def run(
+        self, shutdown: asyncio.Event, on_change: Callable[[dict[str, ModelPoolSettings]], None]
+    ) -> None:
+        await shutdown.wait()
+
+    def health(self) -> dict[str, Any]:
+        return {"kind": self.kind, "reachable": True, "error": None}
+
+
+class MemoryStateDatabase(_Unshared):
+    kind = "memory"
+
     def __init__(self) -> None:
         self._pools: dict[str, ModelPoolSettings] | None = None
 
@@ -35,7 +61,9 @@ class MemoryStateDatabase:
         self._pools = dict(pools)
 
 
-class FileStateDatabase:
+class FileStateDatabase(_Unshared):
+    kind = "file"
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self._write_lock = asyncio.Lock()
@@ -83,29 +111,3 @@ class FileStateDatabase:
             os.fsync(directory)
         finally:
             os.close(directory)
-
-
-class StateDatabaseError(Exception):
-    pass
-
-
-def open_state_database(url: str) -> StateDatabase:
-    """`memory://` or `file:///absolute/path.json`; raises StateDatabaseError with a message."""
-    if url == "memory://":
-        return MemoryStateDatabase()
-    parsed = urlparse(url)
-    if parsed.scheme != "file":
-        raise StateDatabaseError(
-            f"unsupported state database {url!r}: use memory:// or file:///absolute/path.json"
-        )
-    if parsed.netloc:
-        raise StateDatabaseError(
-            f"the state database path in {url!r} is relative (or has a host); "
-            "use three slashes and an absolute path: file:///absolute/path.json"
-        )
-    path = Path(unquote(parsed.path))
-    if not path.is_absolute() or not parsed.path:
-        raise StateDatabaseError(f"the state database path in {url!r} must be absolute")
-    if path.is_dir():
-        raise StateDatabaseError(f"the state database path {path} is a folder, not a file")
-    return FileStateDatabase(path)

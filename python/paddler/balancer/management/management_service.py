@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -17,6 +19,7 @@ from paddler.balancer.dispatch.balancer_metrics import BalancerMetrics
 from paddler.balancer.dispatch.buffered_request_manager import BufferBudget
 from paddler.balancer.dispatch.model_pools import NameTaken, PoolChange
 from paddler.balancer.dispatch.reconciliation_service import ReconciliationService
+from paddler.balancer.dispatch.state_database_errors import StateDatabaseUnavailable
 from paddler.balancer.http.bearer_auth import BearerAuthMiddleware
 from paddler.balancer.http.cors import cors_middleware
 from paddler.balancer.http.http_body import error_response, read_json
@@ -33,6 +36,7 @@ from paddler.protocol.model_pool import MAX_POOLS, MODEL_POOL_SETTINGS, pool_nam
 logger = logging.getLogger(__name__)
 
 AGENT_CALL_TIMEOUT_S = 10.0
+_CONFLICT = "other balancers kept changing the model pools at the same time; send the change again"
 
 
 class ManagementService:
@@ -48,8 +52,11 @@ class ManagementService:
         agent_secret: str | None = None,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         tls: TlsFiles | None = None,
+        cluster: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self._pool = pool
+        # The state database's reachability and the leader (several balancers over etcd).
+        self._cluster = cluster or (lambda: {})
         self._buffered_requests = buffered_requests
         self._reconciliation = reconciliation
         self._metrics = metrics
@@ -57,8 +64,9 @@ class ManagementService:
         # Set with the service's shutdown: SSE streams end when it is.
         self._stopping = asyncio.Event()
         routes = [
-            Route("/health", health),
+            Route("/health", self._health),
             openapi_route(management_openapi()),
+            Route("/api/v1/cluster", self._cluster_view),
             Route("/api/v1/agents", self._agents),
             Route("/api/v1/agents/stream", self._agents_stream),
             Route("/api/v1/buffered_requests", self._buffered_requests_snapshot),
@@ -96,6 +104,18 @@ class ManagementService:
         self._stopping = shutdown
         await self._server.run(shutdown)
 
+    async def _health(self, request: Request) -> Response:
+        """Paddler's plain `OK`; with `?detail`, the cluster's state as JSON. A balancer that
+        cannot reach etcd still serves (200), and says so in the detail ("degraded")."""
+        if "detail" not in request.query_params:
+            return await health(request)
+        cluster = self._cluster()
+        reachable = cluster.get("state_database", {}).get("reachable", True)
+        return json_response({"status": "ok" if reachable else "degraded", **cluster})
+
+    async def _cluster_view(self, _request: Request) -> Response:
+        return json_response(self._cluster())
+
     async def _agents(self, _request: Request) -> Response:
         return json_response(self._pool.snapshot())
 
@@ -119,10 +139,14 @@ class ManagementService:
         if isinstance(state, Response):
             return state
         try:
-            await self._reconciliation.set_desired_state(state)
+            change = await self._reconciliation.set_desired_state(state)
+        except StateDatabaseUnavailable as error:
+            return error_response(503, str(error))
         except OSError as error:
             logger.error("cannot store the desired state: %s", error)
             return error_response(500, f"cannot store the desired state: {error}")
+        if change is PoolChange.CONFLICT:
+            return error_response(409, _CONFLICT)
         return Response(status_code=204)
 
     async def _list_pools(self, _request: Request) -> Response:
@@ -146,6 +170,8 @@ class ManagementService:
         pools = self._reconciliation.pools
         try:
             change = await pools.put(name, settings)
+        except StateDatabaseUnavailable as error:
+            return error_response(503, str(error))
         except OSError as error:
             logger.error("cannot store the model pools: %s", error)
             return error_response(500, f"cannot store the model pools: {error}")
@@ -153,6 +179,8 @@ class ManagementService:
             return error_response(
                 409, f"the name {change.name!r} already selects the model pool {change.pool!r}"
             )
+        if change is PoolChange.CONFLICT:
+            return error_response(409, _CONFLICT)
         if change is PoolChange.TOO_MANY_POOLS:
             return error_response(409, f"a cluster holds at most {MAX_POOLS} model pools; delete one first")
         status = 201 if change is PoolChange.CREATED else 200
@@ -162,9 +190,13 @@ class ManagementService:
         name = request.path_params["name"]
         try:
             change = await self._reconciliation.pools.delete(name)
+        except StateDatabaseUnavailable as error:
+            return error_response(503, str(error))
         except OSError as error:
             logger.error("cannot store the model pools: %s", error)
             return error_response(500, f"cannot store the model pools: {error}")
+        if change is PoolChange.CONFLICT:
+            return error_response(409, _CONFLICT)
         if change is PoolChange.NOT_FOUND:
             return error_response(404, f"no model pool named {name[:140]!r}")
         if change is PoolChange.DEFAULT_CANNOT_BE_DELETED:

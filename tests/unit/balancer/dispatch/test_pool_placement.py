@@ -6,6 +6,7 @@ from paddler.balancer.dispatch.agent_controller import AgentController
 from paddler.balancer.dispatch.agent_controller_pool import AgentControllerPool
 from paddler.balancer.dispatch.balancer_metrics import BalancerMetrics
 from paddler.balancer.dispatch.buffered_request_manager import BufferBudget
+from paddler.balancer.dispatch.leadership import Leadership
 from paddler.balancer.dispatch.model_pools import ModelPools
 from paddler.balancer.dispatch.pool_placement import PoolPlacement
 from paddler.balancer.dispatch.reconciliation_service import ReconciliationService
@@ -20,7 +21,7 @@ class Placed:
         self.agents = AgentControllerPool()
         budget = BufferBudget(10)
         self.pools = ModelPools(self.agents, MemoryStateDatabase(), budget, 30.0)
-        self.reconciliation = ReconciliationService(self.agents, self.pools)
+        self.reconciliation = ReconciliationService(self.agents, self.pools, Leadership("test"))
         self.placement = PoolPlacement(
             self.agents, self.pools, self.reconciliation, budget, BalancerMetrics(self.agents, budget)
         )

@@ -5,9 +5,9 @@ import pytest
 from paddler.balancer.dispatch.state_database import (
     FileStateDatabase,
     MemoryStateDatabase,
-    StateDatabaseError,
-    open_state_database,
 )
+from paddler.balancer.dispatch.state_database_errors import StateDatabaseError
+from paddler.bootstrap.state_database_opener import open_state_database
 from paddler.protocol.balancer_desired_state import BalancerDesiredState, ChatTemplate
 from paddler.protocol.model_pool import ModelPoolSettings
 

@@ -1,0 +1,1 @@
+"""etcd: the model pools shared by the balancers of one cluster, and their leader election."""
