@@ -29,7 +29,8 @@ from paddler.protocol.model_pool import POOL_NAME
 logger = logging.getLogger(__name__)
 
 RECONNECT_INITIAL_S = 0.1
-RECONNECT_MAX_S = 5.0
+# Low: an agent serving several balancers is back on a restarted one within seconds.
+RECONNECT_MAX_S = 2.0
 STATUS_INTERVAL_S = 1.0
 # Bursts of changes (a download's progress) are sent at most this often.
 STATUS_MIN_GAP_S = 0.05
@@ -166,7 +167,7 @@ class ManagementSocketClient:
         registration: dict[str, object] = {
             "name": self._name,
             "desired_slots_total": self._board.desired_slots_total,
-            "capabilities": [agent_socket.STATE_IDS],
+            "capabilities": [agent_socket.STATE_IDS, agent_socket.SLOT_ARBITRATION],
         }
         if self._pool is not None:
             # Only when set: Paddler's own balancer knows no pools.
@@ -207,7 +208,13 @@ class ManagementSocketClient:
         # This connection's own copies of the board's signals: another connection
         # clearing its copy after a send never hides a change from this one.
         changed, urgent = self._board.changed.subscribe(), self._board.urgent.subscribe()
+        held_told = 0
         while True:
+            if self._balancer_is_ours and self._reconciler.held_elsewhere(channel) < held_told:
+                # A slot another balancer's request freed: that balancer fills it first.
+                grace = self._reconciler.refill_grace_s(channel)
+                if grace > 0:
+                    await asyncio.sleep(grace)
             changed.clear()
             urgent.clear()
             self._status_version += 1
@@ -216,9 +223,8 @@ class ManagementSocketClient:
             if self._received_state_id is not None and self._reconciler.applied == self._received_state:
                 params["applied_state_id"] = self._received_state_id
             if self._balancer_is_ours:
-                held_elsewhere = self._reconciler.held_elsewhere(channel)
-                if held_elsewhere:
-                    params["slots_held_elsewhere"] = held_elsewhere
+                held_told = self._reconciler.held_elsewhere(channel)
+                params["slots_held_elsewhere"] = held_told
                 if self._received_pool is not None and self._reconciler.applied == self._received_state:
                     params["pool"] = self._received_pool
             outbox.send(agent_socket.notification(AgentMethod.UPDATE_AGENT_STATUS, params))

@@ -13,6 +13,7 @@ import contextlib
 import enum
 import logging
 import random
+import time
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +49,8 @@ RETRY_INITIAL_S = 1.0
 RETRY_MAX_S = 30.0
 # Failed attempts at one desired state before the status says Stuck.
 STUCK_AFTER_FAILURES = 5
+# A slot freed by one balancer's request is its to fill first for this long (refill_grace_s).
+REFILL_GRACE_S = 0.05
 # In-flight requests get this long to finish before a new engine replaces theirs.
 DRAIN_TIMEOUT_S = 30.0
 # Chat template probe verdicts remembered, per (model file, override).
@@ -170,8 +173,10 @@ class Reconciler:
         # What stays wrong with the engine being served (its model's chat template).
         self._serving_issues: list[AgentIssue] = []
         self._in_flight = 0
-        # Leases per holder (the balancer connection each request came on).
+        # Leases per holder (the balancer connection each request came on), and the
+        # holder and time of the last lease given back.
         self._holders: collections.Counter[object] = collections.Counter()
+        self._released: tuple[object, float] = (None, 0.0)
         self._idle = asyncio.Event()
         self._idle.set()
         self._admission = Admission.OPEN
@@ -211,6 +216,8 @@ class Reconciler:
             yield LeaseRefused.NO_MODEL
             return
         if self._in_flight >= self.serving.engine.slots:
+            # The balancer that sent it marks this agent full until its next status: sent now.
+            self._board.urgent.set()
             yield LeaseRefused.SLOTS_FULL
             return
         self._in_flight += 1
@@ -224,6 +231,7 @@ class Reconciler:
             self._holders[holder] -= 1
             if not self._holders[holder]:
                 del self._holders[holder]
+            self._released = (holder, time.monotonic())
             if self._in_flight == 0:
                 self._idle.set()
             self._slots_changed()
@@ -231,6 +239,16 @@ class Reconciler:
     def held_elsewhere(self, holder: object) -> int:
         """Slots leased by requests that came on other connections than `holder`'s."""
         return self._in_flight - self._holders.get(holder, 0)
+
+    def refill_grace_s(self, holder: object) -> float:
+        """How long `holder`'s balancer should still not hear of the slot another balancer's
+        request freed last: that balancer learns of it first (the request's result) and sends
+        its next buffered request there within this; told at once, both would send one, and
+        this agent would refuse one of them."""
+        released_by, released_at = self._released
+        if released_by is holder:
+            return 0.0
+        return max(0.0, REFILL_GRACE_S - (time.monotonic() - released_at))
 
     def _slots_changed(self) -> None:
         # One balancer learns of its own requests first-hand; when several share the

@@ -67,6 +67,10 @@ class RpcErrorCode(enum.IntEnum):
 
 # The capability of agents that echo set_state's `state_id` (RegisterAgentParams.capabilities).
 STATE_IDS: Final = "state_ids"
+# The capability of agents that arbitrate their slots among several balancers: once the balancer
+# is known to be ours, every status carries `slots_held_elsewhere` (0 included), and the balancer
+# offers none of the agent's slots before such a status came.
+SLOT_ARBITRATION: Final = "slot_arbitration"
 
 
 class RegisterAgentParams(StrictModel):
@@ -89,7 +93,7 @@ class UpdateAgentStatusParams(StrictModel):
     applied_state_id: int | None = None
     # Ours, sent to our balancers only: the slots this agent's other balancers hold (an agent
     # connected to several), and the model pool of the state it applied (its set_state's `pool`).
-    slots_held_elsewhere: int = Field(default=0, ge=0)
+    slots_held_elsewhere: int | None = Field(default=None, ge=0)
     pool: str | None = Field(default=None, pattern=f"^(?:{POOL_NAME.pattern})$")
 
 

@@ -16,7 +16,7 @@ from paddler.balancer.dispatch.agent_circuit_breaker import AgentCircuitBreaker,
 from paddler.balancer.dispatch.listeners import Listeners
 from paddler.balancer.dispatch.mailbox import AgentFailed, AgentFinished, AgentGone, AgentStreamed, Mailbox
 from paddler.protocol import agent_socket
-from paddler.protocol.agent_socket import AgentMethod, BalancerMethod
+from paddler.protocol.agent_socket import SLOT_ARBITRATION, AgentMethod, BalancerMethod
 from paddler.protocol.agent_status import AgentStatus, agent_snapshot
 from paddler.protocol.body_validation import InvalidBody, decode_python
 
@@ -65,7 +65,7 @@ class AgentController:
         # Slots the agent's other balancers hold (it reports them; an agent serving several
         # balancers arbitrates its slots), and whether it refused a request for want of one
         # since its last status: it gets nothing more until that status says what is free.
-        self.slots_held_elsewhere = 0
+        self.slots_held_elsewhere: int | None = None
         self._full = False
         # The model pool of the state the agent says it applied (a follower balancer places
         # agents where the leader's placement put them).
@@ -109,7 +109,11 @@ class AgentController:
     def free_slots(self) -> int:
         if self._full:
             return 0
-        return self.slots_total - self.slots_claimed - self.slots_held_elsewhere
+        if self.slots_held_elsewhere is None and SLOT_ARBITRATION in self.capabilities:
+            # Not told yet what its other balancers hold (its first status may predate our version
+            # message): nothing is sent to it before it is, or it would refuse.
+            return 0
+        return self.slots_total - self.slots_claimed - (self.slots_held_elsewhere or 0)
 
     def snapshot(self) -> dict[str, Any]:
         snapshot = agent_snapshot(self.id, self.name, self.status)

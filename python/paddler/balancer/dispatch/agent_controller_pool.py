@@ -66,7 +66,9 @@ class AgentControllerPool:
         if controller.pool_name is None:
             return
         total = controller.slots_total
-        free = total - controller.slots_claimed
+        # Beyond this balancer's own claims: the slots its other balancers hold (an agent shared
+        # by several) and a refusal not yet explained by a status.
+        free = controller.free_slots
         heap = self._heaps.setdefault(controller.pool_name, [])
         # An agent without a model reports zero slots and gets nothing.
         if free > 0:
