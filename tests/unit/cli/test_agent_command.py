@@ -38,3 +38,21 @@ def test_a_negative_model_download_ceiling_is_refused() -> None:
     result = run_agent_command("--management-addr", "127.0.0.1:1", "--max-model-download-bytes", "-1")
     assert result.returncode == 2
     assert "--max-model-download-bytes must not be negative" in result.stderr
+
+
+def test_several_management_addresses_come_repeated_or_comma_separated_in_order_and_once() -> None:
+    from paddler.cli.agent_command import management_addresses
+
+    assert management_addresses(["a:1,b:2", "c:3", "a:1"]) == ("a:1", "b:2", "c:3")
+
+
+def test_an_empty_address_in_a_comma_list_is_refused() -> None:
+    result = run_agent_command("--management-addr", "127.0.0.1:1,,127.0.0.1:2")
+    assert result.returncode == 2
+    assert "has an empty address" in result.stderr
+
+
+def test_each_of_several_management_addresses_is_checked() -> None:
+    result = run_agent_command("--management-addr", "127.0.0.1:1", "--management-addr", "nowhere")
+    assert result.returncode == 2
+    assert "--management-addr nowhere" in result.stderr

@@ -1,3 +1,4 @@
+import socket
 from pathlib import Path
 
 import pytest
@@ -6,7 +7,8 @@ from paddler.balancer.dispatch.state_database import (
     FileStateDatabase,
     MemoryStateDatabase,
 )
-from paddler.balancer.dispatch.state_database_errors import StateDatabaseError
+from paddler.balancer.dispatch.state_database_errors import StateDatabaseError, StateDatabaseUnavailable
+from paddler.balancer.etcd.etcd_state_database import EtcdStateDatabase
 from paddler.bootstrap.state_database_opener import open_state_database
 from paddler.protocol.balancer_desired_state import BalancerDesiredState, ChatTemplate
 from paddler.protocol.model_pool import ModelPoolSettings
@@ -51,6 +53,13 @@ async def test_memory_is_the_default_kind() -> None:
         ("file://relative/state.json", "absolute path"),
         ("file:relative.json", "must be absolute"),
         ("redis://localhost", "unsupported state database"),
+        ("etcd:///paddler", "names no etcd endpoint"),
+        ("etcd://127.0.0.1:2379,/paddler", "names no etcd endpoint"),
+        ("etcd://127.0.0.1/paddler", "is not HOST:PORT"),
+        ("etcd://127.0.0.1:99999/paddler", "is not HOST:PORT"),
+        ("etcd://127.0.0.1:2379", "has no prefix"),
+        ("etcd://127.0.0.1:2379/", "has no prefix"),
+        ("etcd://127.0.0.1:2379/with space", "printable ASCII"),
     ],
 )
 def test_unusable_urls_are_refused_with_a_message(url: str, message: str) -> None:
@@ -64,3 +73,28 @@ async def test_a_corrupt_file_is_reported_not_silently_replaced(tmp_path: Path) 
 
     with pytest.raises(StateDatabaseError, match="no valid pools"):
         await FileStateDatabase(path).load()
+
+
+async def test_an_etcd_url_names_its_endpoints_and_prefix() -> None:
+    database = open_state_database("etcd://10.0.0.1:2379,10.0.0.2:2379/paddler/prod/")
+
+    assert isinstance(database, EtcdStateDatabase)
+    assert database.client.endpoints == ["10.0.0.1:2379", "10.0.0.2:2379"]
+    assert database.prefix == "/paddler/prod"
+    await database.client.close()
+
+
+async def test_an_unreachable_etcd_refuses_a_change_naming_etcd_and_reports_it() -> None:
+    # Nothing listens on a port just freed.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    database = open_state_database(f"etcd://127.0.0.1:{port}/paddler")
+    assert isinstance(database, EtcdStateDatabase)
+
+    with pytest.raises(StateDatabaseUnavailable, match=f"etcd at 127.0.0.1:{port}"):
+        await database.store({})
+
+    assert database.health()["reachable"] is False
+    assert "unreachable" in (database.health()["error"] or "")
+    await database.client.close()
