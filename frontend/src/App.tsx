@@ -3,6 +3,7 @@ import { useCallback, useEffect, useMemo, useState } from "react";
 import { ManagementClient } from "./api/managementClient";
 import type { ApiLocations } from "./api/panelConfig";
 import { storedToken, storeToken } from "./api/tokenStore";
+import { ClusterBanner } from "./components/ClusterBanner";
 import { TokenDialog } from "./components/TokenDialog";
 import { DashboardPage } from "./pages/DashboardPage";
 import { ModelPage } from "./pages/ModelPage";
@@ -78,6 +79,7 @@ export function App({ locations }: { locations: ApiLocations }) {
         )}
       </header>
       <main className="content">
+        <ClusterBanner key={authVersion} client={client} />
         <h1>{title}</h1>
         {route === "dashboard" && <DashboardPage key={authVersion} client={client} locations={locations} />}
         {route === "model" && <ModelPage key={authVersion} client={client} />}

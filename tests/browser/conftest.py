@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING
 import pytest
 
 from paddler.balancer.panel.web_admin_panel_service import PANEL_FILES
-from tests.integration.conftest import Cluster, cluster, free_port
+from tests.integration.conftest import Cluster, cluster, etcd, free_port
 
 if TYPE_CHECKING:
     from playwright.async_api import Page
 
-__all__ = ["Panel", "cluster", "open_panel"]
+__all__ = ["Panel", "cluster", "etcd", "open_panel"]
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")

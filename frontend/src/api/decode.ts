@@ -14,6 +14,7 @@ import {
   type BalancerDesiredState,
   type BufferedRequestsSnapshot,
   type ChatTemplate,
+  type ClusterView,
   type InferenceEvent,
   type InferenceParameters,
   type JsonValue,
@@ -252,6 +253,25 @@ export function decodePanelConfig(value: unknown): PanelConfig {
     max_buffered_requests: number(fields.max_buffered_requests, "max_buffered_requests"),
     buffered_request_timeout_ms: number(fields.buffered_request_timeout_ms, "buffered_request_timeout_ms"),
     tls: fields.tls === undefined ? false : boolean(fields.tls, "tls"),
+  };
+}
+
+export function decodeClusterView(value: unknown): ClusterView {
+  const fields = record(value, "cluster");
+  const database = record(fields.state_database, "state_database");
+  const leadership = record(fields.leadership, "leadership");
+  return {
+    balancer: string(fields.balancer, "balancer"),
+    state_database: {
+      kind: string(database.kind, "state_database.kind"),
+      reachable: boolean(database.reachable, "state_database.reachable"),
+      error: nullable(string)(database.error, "state_database.error"),
+    },
+    leadership: {
+      elected: boolean(leadership.elected, "leadership.elected"),
+      is_leader: boolean(leadership.is_leader, "leadership.is_leader"),
+      leader: nullable(string)(leadership.leader, "leadership.leader"),
+    },
   };
 }
 

@@ -5,6 +5,7 @@ import {
   decodeAgentsSnapshot,
   decodeBufferedRequestsSnapshot,
   decodeChatTemplate,
+  decodeClusterView,
   decodeDesiredState,
   decodeModelMetadata,
   decodePool,
@@ -18,6 +19,7 @@ import type {
   BalancerDesiredState,
   BufferedRequestsSnapshot,
   ChatTemplate,
+  ClusterView,
   ModelMetadata,
   ModelPool,
   ModelPoolSettings,
@@ -122,6 +124,10 @@ export class ManagementClient {
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify(state),
     });
+  }
+
+  async cluster(): Promise<ClusterView> {
+    return decodeClusterView(await this.getJson("/api/v1/cluster"));
   }
 
   async pools(): Promise<PoolsSnapshot> {

@@ -222,3 +222,10 @@ export interface PanelConfig {
   /** The APIs are served over TLS: https and wss. */
   tls: boolean;
 }
+
+// GET /api/v1/cluster: this balancer, its state database and the cluster's leader.
+export interface ClusterView {
+  balancer: string;
+  state_database: { kind: string; reachable: boolean; error: string | null };
+  leadership: { elected: boolean; is_leader: boolean; leader: string | null };
+}

@@ -103,7 +103,6 @@ class ManagementSocketClient:
         # applied that state (another balancer's set_state may be what it applies).
         self._received_state: AgentDesiredState | None = None
         self._received_state_id: int | None = None
-        self._received_pool: str | None = None
         # The balancer is ours (its version message has a protocol_version): it reads the
         # status members beyond Paddler's.
         self._balancer_is_ours = False
@@ -174,7 +173,7 @@ class ManagementSocketClient:
             registration["pool"] = self._pool
         outbox.send(agent_socket.notification(AgentMethod.REGISTER_AGENT, registration))
         self._balancer_is_ours = False
-        self._received_state = self._received_state_id = self._received_pool = None
+        self._received_state = self._received_state_id = None
         channel = self._channel = self._handler.attach(outbox.send, outbox.flushed)
         self.connected.set()
         tasks = [
@@ -225,8 +224,8 @@ class ManagementSocketClient:
             if self._balancer_is_ours:
                 held_told = self._reconciler.held_elsewhere(channel)
                 params["slots_held_elsewhere"] = held_told
-                if self._received_pool is not None and self._reconciler.applied == self._received_state:
-                    params["pool"] = self._received_pool
+                if self._reconciler.applied_pool is not None:
+                    params["pool"] = self._reconciler.applied_pool
             outbox.send(agent_socket.notification(AgentMethod.UPDATE_AGENT_STATUS, params))
             # Bursts (a download's progress) are sampled every STATUS_MIN_GAP_S;
             # a new application status, or slots taken while several balancers
@@ -274,8 +273,8 @@ class ManagementSocketClient:
             pool = params.get("pool")
             self._received_state = state
             self._received_state_id = state_id if isinstance(state_id, int) else None
-            self._received_pool = pool if isinstance(pool, str) and POOL_NAME.fullmatch(pool) else None
-            self._reconciler.set_desired_state(state)
+            valid_pool = pool if isinstance(pool, str) and POOL_NAME.fullmatch(pool) else None
+            self._reconciler.set_desired_state(state, valid_pool)
         elif method == BalancerMethod.VERSION:
             self._balancer_is_ours = "protocol_version" in params
             logger.info("balancer %s: version %s", self._url, params.get("version"))

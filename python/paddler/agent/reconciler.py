@@ -167,6 +167,10 @@ class Reconciler:
         self._thread_wait = thread_wait
         self._deterministic = deterministic
         self._desired: AgentDesiredState | None = None
+        self._desired_pool: str | None = None
+        # The model pool of the applied state, as the balancer that sent it named it: every
+        # balancer learns from it where the leader placed this agent.
+        self.applied_pool: str | None = None
         self._applied: AgentDesiredState | None = None
         self._wake = asyncio.Event()
         self.serving: ServingModel | None = None
@@ -188,9 +192,12 @@ class Reconciler:
         busy from the moment it is taken."""
         return self._in_flight
 
-    def set_desired_state(self, state: AgentDesiredState) -> None:
+    def set_desired_state(self, state: AgentDesiredState, pool: str | None = None) -> None:
+        """`pool`: the model pool the state is for (our balancers say it), reported once applied."""
         self._desired = state
+        self._desired_pool = pool
         if state == self._applied:
+            self.applied_pool = pool
             # Nothing to do: it is applied already; the balancer that sent it hears so at once.
             self._board.urgent.set()
         self._wake.set()
@@ -284,9 +291,11 @@ class Reconciler:
                 # A new desired state: fresh, and its own backoff.
                 attempted, failures = desired, 0
                 self._board.update(state_application_status=AgentStateApplicationStatus.FRESH)
+            pool = self._desired_pool
             try:
                 standing = await self._apply(desired)
                 self._applied = desired
+                self.applied_pool = pool
                 self._board.update(
                     state_application_status=AgentStateApplicationStatus.APPLIED,
                     issues=standing,
@@ -295,6 +304,7 @@ class Reconciler:
                 continue  # a state that arrived meanwhile is taken at once
             except _NotAppliable as failure:
                 self._applied = desired  # trying again cannot help; wait for a new state
+                self.applied_pool = pool
                 self._board.update(
                     state_application_status=AgentStateApplicationStatus.ATTEMPTED_AND_NOT_APPLIABLE,
                     issues=[failure.problem],

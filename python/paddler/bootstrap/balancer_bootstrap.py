@@ -13,9 +13,11 @@ from paddler.balancer.dispatch.buffered_request_manager import BufferBudget
 from paddler.balancer.dispatch.embedding_batch_relay import EmbeddingBatchRelay
 from paddler.balancer.dispatch.leadership import Leadership
 from paddler.balancer.dispatch.model_pools import ModelPools
+from paddler.balancer.dispatch.pool_demand import PoolDemand
 from paddler.balancer.dispatch.pool_placement import PoolPlacement
 from paddler.balancer.dispatch.reconciliation_service import ReconciliationService
 from paddler.balancer.dispatch.request_relay import RequestRelay
+from paddler.balancer.etcd.etcd_demand_exchange import EtcdDemandExchange
 from paddler.balancer.etcd.etcd_leadership import EtcdLeadership
 from paddler.balancer.etcd.etcd_state_database import EtcdStateDatabase
 from paddler.balancer.inference.inference_service import InferenceService
@@ -67,6 +69,7 @@ async def run_balancer(config: BalancerConfig, shutdown: asyncio.Event) -> None:
     await pools.load()
     metrics = BalancerMetrics(pool, buffered_requests)
     reconciliation = ReconciliationService(pool, pools, leadership)
+    demand = PoolDemand()
     tracer = request_tracer("paddler-balancer", config.otlp_endpoint)
     relay = RequestRelay(
         pools.default.buffer,
@@ -100,7 +103,7 @@ async def run_balancer(config: BalancerConfig, shutdown: asyncio.Event) -> None:
         pools,
         leadership,
         reconciliation,
-        PoolPlacement(pool, pools, reconciliation, buffered_requests, metrics),
+        PoolPlacement(pool, pools, reconciliation, buffered_requests, metrics, demand),
         ManagementService(
             config.management_addr,
             pool,
@@ -119,6 +122,11 @@ async def run_balancer(config: BalancerConfig, shutdown: asyncio.Event) -> None:
             },
         ),
     ]
+    if isinstance(database, EtcdStateDatabase):
+        # The leader places agents for the requests every balancer holds.
+        background.append(
+            EtcdDemandExchange(identity, database.client, database.prefix, demand, lambda: pools.pools)
+        )
     if config.statsd_addr:
         background.append(
             StatsdReporter(

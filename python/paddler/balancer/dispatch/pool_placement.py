@@ -33,6 +33,7 @@ from paddler.balancer.dispatch.balancer_metrics import BalancerMetrics
 from paddler.balancer.dispatch.buffered_request_manager import BufferBudget
 from paddler.balancer.dispatch.model_pool import ModelPool
 from paddler.balancer.dispatch.model_pools import ModelPools
+from paddler.balancer.dispatch.pool_demand import PoolDemand
 from paddler.balancer.dispatch.reconciliation_service import ReconciliationService
 from paddler.protocol.agent_socket import STATE_IDS
 from paddler.protocol.agent_status import AgentStateApplicationStatus
@@ -54,7 +55,10 @@ class PoolPlacement:
         reconciliation: ReconciliationService,
         budget: BufferBudget,
         metrics: BalancerMetrics,
+        demand: PoolDemand | None = None,
     ) -> None:
+        # Every balancer's buffers and requests (several balancers: the leader places for all).
+        self._demand = demand or PoolDemand()
         self._agents = agents
         self._pools = pools
         self._reconciliation = reconciliation
@@ -67,6 +71,7 @@ class PoolPlacement:
             self._pools.changes,
             self._budget.changes,
             self._reconciliation.leadership.changes,
+            self._demand.changes,
         )
         while not shutdown.is_set():
             try:
@@ -93,14 +98,14 @@ class PoolPlacement:
             return
         self._finish_moves()
         serving = {name: self._count(name) for name in self._pools.pools}
-        for pool in self._wanting(serving):
+        for pool in self._wanting(serving, now):
             donor = self._donor(pool, serving, now)
             if donor is not None:
                 reason = "min_agents" if serving[pool.name] < pool.settings.min_agents else "waiting_requests"
                 self._move(donor, pool, reason, serving)
                 continue
             if serving[pool.name] == 0 and self._starving(pool, now):
-                donor = self._busy_donor(pool, serving)
+                donor = self._busy_donor(pool, serving, now)
                 if donor is not None:
                     self._move(donor, pool, "starving", serving)
 
@@ -117,14 +122,13 @@ class PoolPlacement:
             logger.info("agent %s serves %s (placed by the leader)", controller.id, reported)
             self._agents.move(controller, reported)
 
-    @staticmethod
-    def _starving(pool: ModelPool, now: float) -> bool:
-        queued_at = pool.buffer.oldest_queued_at
-        if queued_at is None:
+    def _starving(self, pool: ModelPool, now: float) -> bool:
+        waited = self._demand.waited_s(pool, now)
+        if waited is None:
             return False
-        return now - queued_at >= min(_STARVING_AFTER_S, pool.buffer.timeout_s / 2)
+        return waited >= min(_STARVING_AFTER_S, pool.buffer.timeout_s / 2)
 
-    def _busy_donor(self, target: ModelPool, serving: dict[str, int]) -> AgentController | None:
+    def _busy_donor(self, target: ModelPool, serving: dict[str, int], now: float) -> AgentController | None:
         """An agent of a busy pool that can spare one: the pool with the most agents above its
         min_agents, then the least recently used."""
         best: tuple[int, float, AgentController] | None = None
@@ -134,7 +138,7 @@ class PoolPlacement:
             source = self._pools.pools.get(controller.pool_name or "")
             if source is None or serving[source.name] <= source.settings.min_agents:
                 continue
-            rank = (-serving[source.name], source.last_request_at)
+            rank = (-serving[source.name], -self._demand.idle_s(source, now))
             if best is None or rank < best[:2]:
                 best = (*rank, controller)
         return best[2] if best is not None else None
@@ -156,7 +160,7 @@ class PoolPlacement:
             or (controller.switching_to is None and controller.pool_name == name)
         )
 
-    def _wanting(self, serving: dict[str, int]) -> list[ModelPool]:
+    def _wanting(self, serving: dict[str, int], now: float) -> list[ModelPool]:
         """Pools that should get one more agent, those under their min_agents first."""
         under_minimum: list[ModelPool] = []
         waiting: list[ModelPool] = []
@@ -169,10 +173,10 @@ class PoolPlacement:
                 continue
             if count < pool.settings.min_agents:
                 under_minimum.append(pool)
-            elif pool.buffer.buffered_requests_current > 0 and not self._moving_to(pool.name):
+            elif self._demand.buffered(pool) > 0 and not self._moving_to(pool.name):
                 waiting.append(pool)
         # The longest-waiting demand first: the pool whose last request is oldest.
-        waiting.sort(key=lambda pool: pool.last_request_at)
+        waiting.sort(key=lambda pool: -self._demand.idle_s(pool, now))
         return under_minimum + waiting
 
     def _moving_to(self, name: str) -> bool:
@@ -187,19 +191,18 @@ class PoolPlacement:
             if source is None:
                 rank = float("-inf")  # serves no pool: free to take
             elif self._may_give(source, serving, now):
-                rank = source.last_request_at
+                rank = -self._demand.idle_s(source, now)
             else:
                 continue
             if best is None or rank < best[0]:
                 best = (rank, controller)
         return best[1] if best is not None else None
 
-    @staticmethod
-    def _may_give(source: ModelPool, serving: dict[str, int], now: float) -> bool:
+    def _may_give(self, source: ModelPool, serving: dict[str, int], now: float) -> bool:
         return (
             serving[source.name] > source.settings.min_agents
-            and source.in_flight == 0
-            and now - source.last_request_at >= source.settings.keep_alive_s
+            and self._demand.in_flight(source) == 0
+            and self._demand.idle_s(source, now) >= source.settings.keep_alive_s
         )
 
     def _move(

@@ -108,6 +108,20 @@ class EtcdClient:
         kvs = answer.get("kvs") or []
         return (_kv(kvs[0]) if kvs else None), int(answer.get("header", {}).get("revision", 0))
 
+    async def get_prefix(self, prefix: bytes) -> tuple[list[KeyValue], int]:
+        """Every key under `prefix`, and the store's revision."""
+        answer = await self._call(
+            "/v3/kv/range", {"key": _b64(prefix), "range_end": _b64(prefix_end(prefix))}
+        )
+        kvs = [_kv(raw) for raw in answer.get("kvs") or []]
+        return kvs, int(answer.get("header", {}).get("revision", 0))
+
+    async def put(self, key: bytes, value: bytes, lease: int = 0) -> None:
+        put: dict[str, Any] = {"key": _b64(key), "value": _b64(value)}
+        if lease:
+            put["lease"] = str(lease)
+        await self._call("/v3/kv/put", put)
+
     async def put_if(self, key: bytes, value: bytes, mod_revision: int, lease: int = 0) -> TxnResult:
         """Writes `value` if the key was last changed at `mod_revision` (0: if it is absent)."""
         if mod_revision:
@@ -165,11 +179,15 @@ class EtcdClient:
     async def revoke_lease(self, lease: int) -> None:
         await self._call("/v3/lease/revoke", {"ID": str(lease)})
 
-    async def watch(self, key: bytes, start_revision: int) -> AsyncIterator[WatchEvent]:
-        """The key's changes from `start_revision` on, as they happen. Ends by raising
-        EtcdUnavailable when the stream breaks; the caller watches again from the revision
-        after the last event it saw (the endpoint that failed goes to the back of the list)."""
-        body = orjson.dumps({"create_request": {"key": _b64(key), "start_revision": str(start_revision)}})
+    async def watch(self, key: bytes, start_revision: int, prefix: bool = False) -> AsyncIterator[WatchEvent]:
+        """The key's changes (`prefix`: those of every key under it) from `start_revision` on, as
+        they happen. Ends by raising EtcdUnavailable when the stream breaks; the caller watches
+        again from the revision after the last event it saw (the endpoint that failed goes to the
+        back of the list)."""
+        request = {"key": _b64(key), "start_revision": str(start_revision)}
+        if prefix:
+            request["range_end"] = _b64(prefix_end(key))
+        body = orjson.dumps({"create_request": request})
         endpoint = self.endpoints[0]
         try:
             # No read timeout: a quiet key sends nothing for as long as it stays quiet.

@@ -99,10 +99,12 @@ def _error_responses(error_schema: dict[str, Any], *codes: int) -> dict[str, Any
         400: "The body is invalid; the message names the field, or the limit it exceeds",
         401: "No valid bearer token",
         404: "Not found",
-        409: "It conflicts with what exists (a name taken, the default pool)",
+        409: "It conflicts with what exists (a name taken, the default pool), or other balancers kept "
+        "changing the pools at the same moment",
         429: "Over a limit on requests in flight; retry later",
         413: "The body is larger than --max-body-bytes",
         502: "The agent failed or disconnected",
+        503: "The state database (etcd) cannot be reached: nothing changed; the message names it",
         504: "The agent did not answer in time",
     }
     return {
@@ -174,6 +176,24 @@ def inference_openapi() -> dict[str, Any]:
         "browsers (which cannot set that header on a WebSocket), `?token=<key>`."
     )
     return _document("paddler inference API", description, paths, schemas)
+
+
+_MANAGEMENT_HEALTH = {
+    "get": {
+        "summary": "`OK` while the balancer serves; with `?detail`, the cluster's state as JSON",
+        "parameters": [
+            {
+                "name": "detail",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "string"},
+                "description": "Present: `{status: ok | degraded, balancer, state_database, leadership}`; "
+                "degraded while etcd cannot be reached (the balancer still serves)",
+            }
+        ],
+        "responses": {"200": {"description": "OK", "content": {"text/plain": {}, "application/json": {}}}},
+    }
+}
 
 
 def management_openapi() -> dict[str, Any]:
@@ -291,8 +311,17 @@ def management_openapi() -> dict[str, Any]:
     desired_state = {"application/json": {"schema": refs["BalancerDesiredState"]}}
     pool_view = {"application/json": {"schema": {"$ref": _REF.format(model="ModelPool")}}}
     paths = {
-        "/health": _HEALTH,
+        "/health": _MANAGEMENT_HEALTH,
         "/openapi.json": _OPENAPI_JSON,
+        "/api/v1/cluster": {
+            "get": {
+                "summary": "This balancer, its state database (reachable or not) and the cluster's leader",
+                "responses": {
+                    "200": {"description": "OK", "content": {"application/json": {}}},
+                    **unauthorized,
+                },
+            }
+        },
         "/api/v1/agents": snapshot("Connected agents", "AgentsSnapshot"),
         "/api/v1/agents/stream": stream("Connected agents"),
         "/api/v1/buffered_requests": snapshot("Requests waiting for a slot", "BufferedRequestsSnapshot"),
@@ -307,7 +336,7 @@ def management_openapi() -> dict[str, Any]:
                 "requestBody": _json_body(refs["BalancerDesiredState"]),
                 "responses": {
                     "204": {"description": "Stored and being applied"},
-                    **_error_responses(error, 400, 401, 413),
+                    **_error_responses(error, 400, 401, 409, 413, 503),
                 },
             },
         },
@@ -336,14 +365,14 @@ def management_openapi() -> dict[str, Any]:
                 "responses": {
                     "200": {"description": "Changed", "content": pool_view},
                     "201": {"description": "Created", "content": pool_view},
-                    **_error_responses(error, 400, 401, 409, 413),
+                    **_error_responses(error, 400, 401, 409, 413, 503),
                 },
             },
             "delete": {
                 "summary": "Delete a model pool: no new requests; those in flight finish, then it goes",
                 "responses": {
                     "204": {"description": "Deleted (draining)"},
-                    **_error_responses(error, 401, 404, 409),
+                    **_error_responses(error, 401, 404, 409, 503),
                 },
             },
         },

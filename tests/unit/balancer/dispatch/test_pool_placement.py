@@ -8,6 +8,7 @@ from paddler.balancer.dispatch.balancer_metrics import BalancerMetrics
 from paddler.balancer.dispatch.buffered_request_manager import BufferBudget
 from paddler.balancer.dispatch.leadership import Leadership
 from paddler.balancer.dispatch.model_pools import ModelPools
+from paddler.balancer.dispatch.pool_demand import PoolDemand, ReportedDemand
 from paddler.balancer.dispatch.pool_placement import PoolPlacement
 from paddler.balancer.dispatch.reconciliation_service import ReconciliationService
 from paddler.balancer.dispatch.state_database import MemoryStateDatabase
@@ -21,9 +22,16 @@ class Placed:
         self.agents = AgentControllerPool()
         budget = BufferBudget(10)
         self.pools = ModelPools(self.agents, MemoryStateDatabase(), budget, 30.0)
-        self.reconciliation = ReconciliationService(self.agents, self.pools, Leadership("test"))
+        self.leadership = Leadership("test")
+        self.reconciliation = ReconciliationService(self.agents, self.pools, self.leadership)
+        self.demand = PoolDemand()
         self.placement = PoolPlacement(
-            self.agents, self.pools, self.reconciliation, budget, BalancerMetrics(self.agents, budget)
+            self.agents,
+            self.pools,
+            self.reconciliation,
+            budget,
+            BalancerMetrics(self.agents, budget),
+            self.demand,
         )
         self._statuses = 0
 
@@ -138,3 +146,53 @@ async def test_a_pool_without_agents_whose_request_waits_two_seconds_takes_one_f
     assert agent.switching_to == "other"
     [decision] = placed.pools.view(placed.pools.pools["other"])["placements"]
     assert decision["reason"] == "starving"
+
+
+async def test_the_leader_moves_an_agent_for_requests_buffered_on_another_balancer() -> None:
+    placed = Placed()
+    await placed.pool("default", keep_alive_s=0)
+    await placed.pool("other", keep_alive_s=0)
+    agent = placed.agent("a")
+    waiting = ReportedDemand(buffered=1, in_flight=1, waited_s=0.1, idle_s=0.0, at=time.time())
+    placed.demand.report("balancer-b", {"other": waiting})
+
+    placed.placement.place(time.monotonic())
+
+    assert agent.switching_to == "other"
+
+
+async def test_a_pool_busy_on_another_balancer_keeps_its_agent() -> None:
+    placed = Placed()
+    await placed.pool("default", keep_alive_s=0)
+    await placed.pool("other", keep_alive_s=0)
+    agent = placed.agent("a")
+    busy = ReportedDemand(buffered=0, in_flight=2, waited_s=None, idle_s=0.0, at=time.time())
+    placed.demand.report("balancer-b", {"default": busy})
+    placed.waiting_request("other")
+
+    placed.placement.place(time.monotonic())
+
+    assert agent.switching_to is None
+    assert agent.pool_name == "default"
+
+
+async def test_a_follower_places_no_agent_and_follows_the_pool_each_agent_reports() -> None:
+    placed = Placed()
+    await placed.pool("default", keep_alive_s=0)
+    await placed.pool("other", keep_alive_s=0)
+    agent = placed.agent("a")
+    placed.leadership.set(False, "balancer-b")
+    placed.waiting_request("other")
+
+    placed.placement.place(time.monotonic())
+    assert agent.switching_to is None
+    params = {
+        "version": 99,
+        "status": {"slots_total": 1, "desired_slots_total": 1, "state_application_status": "Applied"},
+        "pool": "other",
+        "slots_held_elsewhere": 0,
+    }
+    agent.handle_frame(orjson.dumps({"jsonrpc": "2.0", "method": "update_agent_status", "params": params}))
+    placed.placement.place(time.monotonic())
+
+    assert agent.pool_name == "other"
