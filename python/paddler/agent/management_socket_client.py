@@ -211,7 +211,7 @@ class ManagementSocketClient:
         while True:
             if self._balancer_is_ours and self._reconciler.held_elsewhere(channel) < held_told:
                 # A slot another balancer's request freed: that balancer fills it first.
-                grace = self._reconciler.refill_grace_s(channel)
+                grace = self._reconciler.refill_grace_s(channel, self._board.changed.subscribers)
                 if grace > 0:
                     await asyncio.sleep(grace)
             changed.clear()

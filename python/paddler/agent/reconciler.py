@@ -180,7 +180,7 @@ class Reconciler:
         # Leases per holder (the balancer connection each request came on), and the
         # holder and time of the last lease given back.
         self._holders: collections.Counter[object] = collections.Counter()
-        self._released: tuple[object, float] = (None, 0.0)
+        self._released: tuple[object, float, int] = (None, 0.0, 0)
         self._idle = asyncio.Event()
         self._idle.set()
         self._admission = Admission.OPEN
@@ -238,7 +238,7 @@ class Reconciler:
             self._holders[holder] -= 1
             if not self._holders[holder]:
                 del self._holders[holder]
-            self._released = (holder, time.monotonic())
+            self._released = (holder, time.monotonic(), self._holders.get(holder, 0))
             if self._in_flight == 0:
                 self._idle.set()
             self._slots_changed()
@@ -247,13 +247,21 @@ class Reconciler:
         """Slots leased by requests that came on other connections than `holder`'s."""
         return self._in_flight - self._holders.get(holder, 0)
 
-    def refill_grace_s(self, holder: object) -> float:
+    def refill_grace_s(self, holder: object, balancers: int) -> float:
         """How long `holder`'s balancer should still not hear of the slot another balancer's
         request freed last: that balancer learns of it first (the request's result) and sends
         its next buffered request there within this; told at once, both would send one, and
-        this agent would refuse one of them."""
-        released_by, released_at = self._released
-        if released_by is holder:
+        this agent would refuse one of them.
+
+        Only while that balancer holds less than its fair share of the slots (of `balancers`
+        sharing them): one that holds more gets no head start, or a balancer with a deep buffer
+        would keep every slot and another's requests would wait for as long as it stays busy.
+        """
+        released_by, released_at, still_held = self._released
+        if released_by is holder or self.serving is None:
+            return 0.0
+        fair_share = -(-self.serving.engine.slots // max(balancers, 1))
+        if still_held >= fair_share:
             return 0.0
         return max(0.0, REFILL_GRACE_S - (time.monotonic() - released_at))
 
