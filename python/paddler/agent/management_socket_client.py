@@ -224,6 +224,7 @@ class ManagementSocketClient:
             if self._balancer_is_ours:
                 held_told = self._reconciler.held_elsewhere(channel)
                 params["slots_held_elsewhere"] = held_told
+                params["balancers"] = max(1, self._board.changed.subscribers)
                 if self._reconciler.applied_pool is not None:
                     params["pool"] = self._reconciler.applied_pool
             outbox.send(agent_socket.notification(AgentMethod.UPDATE_AGENT_STATUS, params))

@@ -94,6 +94,9 @@ class UpdateAgentStatusParams(StrictModel):
     # Ours, sent to our balancers only: the slots this agent's other balancers hold (an agent
     # connected to several), and the model pool of the state it applied (its set_state's `pool`).
     slots_held_elsewhere: int | None = Field(default=None, ge=0)
+    # How many balancers the agent serves now (its connections): each one's fair share of the
+    # slots is slots_total / balancers, rounded up.
+    balancers: int | None = Field(default=None, ge=1, le=64)
     pool: str | None = Field(default=None, pattern=f"^(?:{POOL_NAME.pattern})$")
 
 

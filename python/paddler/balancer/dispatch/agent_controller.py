@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -30,6 +31,10 @@ _RESPONSE_KIND = {
 }
 
 SendText = Callable[[str], Awaitable[None]]
+
+# How long a balancer over its share of a shared agent's slots leaves a slot it freed to the
+# others, who hear of it from the agent at once (the agent's REFILL_GRACE_S is the other side).
+YIELD_S = 0.05
 
 
 class AgentController:
@@ -67,6 +72,10 @@ class AgentController:
         # since its last status: it gets nothing more until that status says what is free.
         self.slots_held_elsewhere: int | None = None
         self._full = False
+        # How many balancers the agent serves, and until when this balancer leaves a slot it
+        # freed to the others (it held more than its share).
+        self.balancers = 1
+        self._yielding_until = 0.0
         # The model pool of the state the agent says it applied (a follower balancer places
         # agents where the leader's placement put them).
         self.reported_pool: str | None = None
@@ -113,7 +122,25 @@ class AgentController:
             # Not told yet what its other balancers hold (its first status may predate our version
             # message): nothing is sent to it before it is, or it would refuse.
             return 0
-        return self.slots_total - self.slots_claimed - (self.slots_held_elsewhere or 0)
+        free = self.slots_total - self.slots_claimed - (self.slots_held_elsewhere or 0)
+        if self._yielding_until and time.monotonic() < self._yielding_until:
+            free -= 1
+        return free
+
+    def yield_freed_slot(self) -> float:
+        """A claim of ours was just released. When we hold our fair share of the agent's slots
+        or more (several balancers share it), that slot is left to the others for a moment (the
+        agent tells them at once) and the seconds are returned; else 0: we refill it first."""
+        if self.balancers < 2 or self.slots_held_elsewhere is None:
+            return 0.0
+        fair_share = -(-self.status.slots_total // self.balancers)
+        if self.slots_claimed < fair_share:
+            return 0.0
+        self._yielding_until = time.monotonic() + YIELD_S
+        return YIELD_S
+
+    def end_yield(self) -> None:
+        self._yielding_until = 0.0
 
     def snapshot(self) -> dict[str, Any]:
         snapshot = agent_snapshot(self.id, self.name, self.status)
@@ -255,6 +282,7 @@ class AgentController:
         )
         self.applied_state_id = decoded.applied_state_id
         self.slots_held_elsewhere = decoded.slots_held_elsewhere
+        self.balancers = decoded.balancers or 1
         self.reported_pool = decoded.pool
         if decoded.status != self.status or self._unavailable or self._full or changed:
             self._unavailable = False

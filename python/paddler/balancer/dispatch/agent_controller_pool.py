@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import heapq
 import itertools
 from collections.abc import Callable
@@ -134,6 +135,16 @@ class AgentControllerPool:
     def _release(self, controller: AgentController) -> None:
         controller.slots_claimed -= 1
         self.released.emit(controller)
+        yielding_s = controller.yield_freed_slot()
+        if yielding_s:
+            # Offered to this balancer's buffer again once the others had their chance.
+            asyncio.get_running_loop().call_later(yielding_s, self._end_yield, controller)
+        if not controller.closed and controller in self._versions:
+            self._index(controller)
+            self.capacity.emit(controller.pool_name)
+
+    def _end_yield(self, controller: AgentController) -> None:
+        controller.end_yield()
         if not controller.closed and controller in self._versions:
             self._index(controller)
             self.capacity.emit(controller.pool_name)
