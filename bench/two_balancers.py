@@ -64,6 +64,8 @@ class Run:
     lost_on_b: list[str] = field(default_factory=list)
     hung_on_b: int = 0
     cut_on_a: int = 0
+    # Tokens the cut streams had received: generated and delivered, but their requests failed.
+    cut_tokens: int = 0
     retried_elsewhere: int = 0
     refusals: float = 0.0
     dispatches: float = 0.0
@@ -180,6 +182,10 @@ async def serving_everywhere(http: httpx.AsyncClient, balancers: list[Balancer])
 class Cut(Exception):
     """The stream began and then broke: its balancer went away under it."""
 
+    def __init__(self, message: str, tokens: int) -> None:
+        super().__init__(message)
+        self.tokens = tokens
+
 
 async def stream(http: httpx.AsyncClient, url: str, index: int) -> int:
     """One streamed chat; its content tokens. Raises httpx.ConnectError when nothing answered."""
@@ -203,7 +209,7 @@ async def stream(http: httpx.AsyncClient, url: str, index: int) -> int:
                         tokens += 1
     except (httpx.RemoteProtocolError, httpx.ReadError) as error:
         if tokens:
-            raise Cut(str(error)) from error
+            raise Cut(str(error), tokens) from error
         raise httpx.ConnectError(str(error)) from error
     return tokens
 
@@ -234,6 +240,7 @@ async def load(http: httpx.AsyncClient, balancers: list[Balancer], run: Run, win
                         run.lost_on_b.append(f"cut: {error}")
                     else:
                         run.cut_on_a += 1
+                        run.cut_tokens += error.tokens
                     break
                 except TimeoutError:
                     if on_b:
@@ -390,6 +397,9 @@ async def main() -> int:
     )
     print(f"{'restarted A: first answer after (s)':44} {spread(back) if back else '   never'}")
     print(f"two / one (medians): {ratio:.3f}x (goal >= 0.95)")
+    with_cut = statistics.median((run.tokens + run.cut_tokens) / run.seconds for run in twos)
+    with_cut_ratio = with_cut / statistics.median(one_rates)
+    print(f"  counting the tokens the streams cut on A had received too: {with_cut_ratio:.3f}x")
     ramp = sum(run.ramp_refusals for run in twos)
     print(
         f"slot refusals after the first {RAMP_S:g} s: {refusals:.0f} in {dispatches:.0f} dispatches, "
