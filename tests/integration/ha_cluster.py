@@ -151,6 +151,18 @@ class HaCluster:
         view: dict[str, Any] = response.json()
         return view
 
+    async def leader_and_follower(self) -> tuple[Cluster, Cluster]:
+        """The balancer that leads (waited for: the election takes a moment), and the other."""
+
+        async def leader() -> Cluster | None:
+            for balancer in (self.a, self.b):
+                if (await self.cluster_view(balancer))["leadership"]["is_leader"]:
+                    return balancer
+            return None
+
+        first: Cluster = await wait_until(leader, 10, "a leader")
+        return first, self.b if first is self.a else self.a
+
     def stop_all(self) -> None:
         for agent in self.agents:
             agent.stop()

@@ -5,7 +5,7 @@ answered."""
 
 import openai
 
-from tests.integration.conftest import Cluster, fixed_prompt_state, smollm2_state, wait_until
+from tests.integration.conftest import fixed_prompt_state, smollm2_state
 from tests.integration.ha_cluster import HaCluster, needs_etcd
 
 pytestmark = needs_etcd
@@ -22,14 +22,7 @@ async def test_a_follower_balancers_request_for_a_pool_without_agents_is_served_
     await ha.wait_serving(ha.a, agents=1, slots=1)
     await ha.wait_serving(ha.b, agents=1, slots=1)
 
-    async def leader() -> Cluster | None:
-        for balancer in (ha.a, ha.b):
-            if (await ha.cluster_view(balancer))["leadership"]["is_leader"]:
-                return balancer
-        return None
-
-    first: Cluster = await wait_until(leader, 10, "a leader")
-    follower = ha.b if first is ha.a else ha.a
+    first, follower = await ha.leader_and_follower()
 
     async with openai.AsyncOpenAI(base_url=follower.openai_url, api_key="unused", timeout=120) as client:
         fixed = await client.chat.completions.create(

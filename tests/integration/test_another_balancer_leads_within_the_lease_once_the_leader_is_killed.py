@@ -5,7 +5,7 @@ import signal
 import time
 from typing import Any
 
-from tests.integration.conftest import Cluster, smollm2_state, wait_until
+from tests.integration.conftest import smollm2_state, wait_until
 from tests.integration.ha_cluster import HaCluster, needs_etcd
 
 pytestmark = needs_etcd
@@ -16,14 +16,7 @@ LEASE_TTL_S = 5
 async def test_another_balancer_leads_within_the_lease_once_the_leader_is_killed(ha: HaCluster) -> None:
     await ha.serve_smollm2(agents=1, slots=1)
 
-    async def leader() -> Cluster | None:
-        for balancer in (ha.a, ha.b):
-            if (await ha.cluster_view(balancer))["leadership"]["is_leader"]:
-                return balancer
-        return None
-
-    first: Cluster = await wait_until(leader, 10, "a leader")
-    survivor = ha.b if first is ha.a else ha.a
+    first, survivor = await ha.leader_and_follower()
     assert first.balancer is not None
     first.balancer.stop(signal.SIGKILL)
     killed_at = time.monotonic()
