@@ -28,8 +28,10 @@ async def test_serving_goes_on_while_etcd_is_down_and_state_changes_get_503_unti
     assert refused.status_code == 503
     assert "etcd" in refused.json()["error"]["description"]
     view = await ha.cluster_view(ha.b)
-    assert view["state_database"]["reachable"] is False
-    assert "etcd" in view["state_database"]["kind"]
+    assert view["state_database"] == {"kind": "etcd", "reachable": False}
+    # The details (behind the management token, when there is one) name etcd and why.
+    detail = (await ha.b.http.get(f"{ha.b.management_url}/api/v1/cluster")).json()
+    assert ha.etcd.endpoint in detail["state_database"]["error"]
 
     await ha.etcd.start()
 

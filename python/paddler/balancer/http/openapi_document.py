@@ -187,8 +187,9 @@ _MANAGEMENT_HEALTH = {
                 "in": "query",
                 "required": False,
                 "schema": {"type": "string"},
-                "description": "Present: `{status: ok | degraded, balancer, state_database, leadership}`; "
-                "degraded while etcd cannot be reached (the balancer still serves)",
+                "description": "Present: `{status: ok | degraded, state_database: {kind, reachable}, "
+                "leadership: {is_leader}}`; degraded while etcd cannot be reached (the balancer still "
+                "serves). Addresses and errors: /api/v1/cluster",
             }
         ],
         "responses": {"200": {"description": "OK", "content": {"text/plain": {}, "application/json": {}}}},

@@ -105,13 +105,22 @@ class ManagementService:
         await self._server.run(shutdown)
 
     async def _health(self, request: Request) -> Response:
-        """Paddler's plain `OK`; with `?detail`, the cluster's state as JSON. A balancer that
-        cannot reach etcd still serves (200), and says so in the detail ("degraded")."""
+        """Paddler's plain `OK`; with `?detail`, whether the state database answers and whether
+        this balancer leads, as JSON. A balancer that cannot reach etcd still serves (200) and
+        says "degraded". /health needs no token: addresses and errors are only in
+        /api/v1/cluster, behind the management token."""
         if "detail" not in request.query_params:
             return await health(request)
         cluster = self._cluster()
-        reachable = cluster.get("state_database", {}).get("reachable", True)
-        return json_response({"status": "ok" if reachable else "degraded", **cluster})
+        database = cluster.get("state_database", {})
+        reachable = bool(database.get("reachable", True))
+        return json_response(
+            {
+                "status": "ok" if reachable else "degraded",
+                "state_database": {"kind": database.get("kind"), "reachable": reachable},
+                "leadership": {"is_leader": bool(cluster.get("leadership", {}).get("is_leader", True))},
+            }
+        )
 
     async def _cluster_view(self, _request: Request) -> Response:
         return json_response(self._cluster())
