@@ -197,13 +197,19 @@ class Cluster:
         return balancer
 
     def start_agent(
-        self, name: str, slots: int = 2, env: dict[str, str] | None = None, extra: tuple[str, ...] = ()
+        self,
+        name: str,
+        slots: int = 2,
+        env: dict[str, str] | None = None,
+        extra: tuple[str, ...] = (),
+        management_addr: str | None = None,
     ) -> Process:
+        """`management_addr`: the balancers it dials (default: this cluster's)."""
         agent = self._spawn(
             f"agent-{name}",
             "agent",
             "--management-addr",
-            self.management_addr,
+            management_addr or self.management_addr,
             "--slots",
             str(slots),
             "--name",

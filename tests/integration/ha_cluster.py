@@ -106,18 +106,8 @@ class HaCluster:
         )
 
     def start_agent(self, name: str, slots: int = 2) -> Process:
-        agent = self.a._spawn(
-            f"agent-{name}",
-            "agent",
-            "--management-addr",
-            f"{self.a.management_addr},{self.b.management_addr}",
-            "--slots",
-            str(slots),
-            "--name",
-            name,
-            "--threads",
-            "1",
-        )
+        both = f"{self.a.management_addr},{self.b.management_addr}"
+        agent = self.a.start_agent(name, slots, management_addr=both)
         self.agents.append(agent)
         return agent
 
