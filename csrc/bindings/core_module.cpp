@@ -8,8 +8,10 @@
 
 #include "backend_devices.hpp"
 #include "chat_template_probe.hpp"
+#include "cpu_backend.hpp"
 #include "embedding_runner.hpp"
 #include "engine.hpp"
+#include "llama_log.hpp"
 #include "matrix_kernels.hpp"
 
 namespace nb = nanobind;
@@ -252,6 +254,23 @@ NB_MODULE(_core, m) {
 
     // Asking a GPU backend for its free memory can wait on the driver.
     m.def("backend_devices", &backend_devices, nb::call_guard<nb::gil_scoped_release>());
+
+    // Which CPU backend runs (cpu_backend.hpp): one "built-in" entry for a
+    // source build; in a wheel, every variant shipped, scored on this CPU.
+    nb::class_<CpuVariantChoice>(m, "CpuVariantChoice")
+        .def_ro("name", &CpuVariantChoice::name)
+        .def_ro("score", &CpuVariantChoice::score)
+        .def_ro("refused", &CpuVariantChoice::refused)
+        .def_ro("chosen", &CpuVariantChoice::chosen);
+    m.def(
+        "cpu_variant_choices",
+        [] {
+            init_llama_once();
+            return cpu_variant_choices();
+        },
+        nb::call_guard<nb::gil_scoped_release>());
+    // Forks a child that executes an AMX instruction the first time.
+    m.def("amx_usable", &amx_usable, nb::call_guard<nb::gil_scoped_release>());
 
     nb::class_<ChatTemplateProbeReport>(m, "ChatTemplateProbeReport")
         .def_ro("compile_error", &ChatTemplateProbeReport::compile_error)

@@ -3,7 +3,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "ggml-cpu.h"
+#include "cpu_backend.hpp"
 #include "llama.h"
 #include "matrix_kernels.hpp"
 
@@ -15,7 +15,7 @@ ggml_threadpool* new_threadpool(std::int32_t threads, std::uint32_t poll, bool p
     ggml_threadpool_params params = ggml_threadpool_params_default(threads);
     params.poll = poll;
     params.paused = paused;
-    ggml_threadpool* threadpool = ggml_threadpool_new(&params);
+    ggml_threadpool* threadpool = cpu_backend().threadpool_new(&params);
     if (threadpool == nullptr) {
         throw std::runtime_error("cannot start a CPU threadpool of " + std::to_string(threads) + " threads");
     }
@@ -34,7 +34,7 @@ CpuThreadpools::CpuThreadpools(std::int32_t threads, std::int32_t threads_batch,
         // paused, and the context resumes whichever it computes on (pausing the other).
         threadpool_ = new_threadpool(threads, poll, threadpool_batch_ != nullptr);
     } catch (...) {
-        if (threadpool_batch_ != nullptr) ggml_threadpool_free(threadpool_batch_);
+        if (threadpool_batch_ != nullptr) cpu_backend().threadpool_free(threadpool_batch_);
         throw;
     }
     if (batch_invariant) {
@@ -51,8 +51,9 @@ CpuThreadpools::CpuThreadpools(std::int32_t threads, std::int32_t threads_batch,
 void CpuThreadpools::release() noexcept {
     matrix_kernels::forget(threadpool_);
     matrix_kernels::forget(threadpool_batch_);
-    ggml_threadpool_free(threadpool_);
-    if (threadpool_batch_ != nullptr) ggml_threadpool_free(threadpool_batch_);
+    const CpuBackend& backend = cpu_backend();
+    backend.threadpool_free(threadpool_);
+    if (threadpool_batch_ != nullptr) backend.threadpool_free(threadpool_batch_);
 }
 
 CpuThreadpools::~CpuThreadpools() { release(); }
@@ -62,8 +63,9 @@ void CpuThreadpools::attach(llama_context* context) const {
 }
 
 void CpuThreadpools::pause() const {
-    ggml_threadpool_pause(threadpool_);
-    if (threadpool_batch_ != nullptr) ggml_threadpool_pause(threadpool_batch_);
+    const CpuBackend& backend = cpu_backend();
+    backend.threadpool_pause(threadpool_);
+    if (threadpool_batch_ != nullptr) backend.threadpool_pause(threadpool_batch_);
 }
 
 }  // namespace paddler

@@ -14,6 +14,7 @@
 
 #include <unistd.h>
 
+#include "cpu_backend.hpp"
 #include "ggml-cpu.h"
 #include "ggml.h"
 #include "llama.h"
@@ -103,7 +104,7 @@ struct ContextDeleter {
 };
 
 struct ThreadpoolDeleter {
-    void operator()(ggml_threadpool* pool) const { ggml_threadpool_free(pool); }
+    void operator()(ggml_threadpool* pool) const { cpu_backend().threadpool_free(pool); }
 };
 
 // One layer's attention over `streams` sequences, each with `tokens` new
@@ -167,14 +168,14 @@ class AttentionGraph {
         }
         graph_ = ggml_new_graph(ctx);
         ggml_build_forward_expand(graph_, out);
-        plan_ = ggml_graph_plan(graph_, threads, pool);
+        plan_ = cpu_backend().graph_plan(graph_, threads, pool);
         work_.resize(plan_.work_size);
         plan_.work_data = work_.data();
     }
 
     double compute() {
         const auto started = std::chrono::steady_clock::now();
-        if (ggml_graph_compute(graph_, &plan_) != GGML_STATUS_SUCCESS) {
+        if (cpu_backend().graph_compute(graph_, &plan_) != GGML_STATUS_SUCCESS) {
             throw std::runtime_error("the flash attention probe's graph failed");
         }
         const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
@@ -282,7 +283,7 @@ FlashAttentionProbe probe_flash_attention(const llama_model* model, std::uint32_
         std::clamp<std::int64_t>(static_cast<std::int64_t>(n_ubatch), 1, std::min(kPromptBatchCap, context / 2));
 
     ggml_threadpool_params pool_params = ggml_threadpool_params_default(std::max(threads, 1));
-    std::unique_ptr<ggml_threadpool, ThreadpoolDeleter> pool(ggml_threadpool_new(&pool_params));
+    std::unique_ptr<ggml_threadpool, ThreadpoolDeleter> pool(cpu_backend().threadpool_new(&pool_params));
     if (!pool) throw std::runtime_error("cannot start the flash attention probe's threads");
     // Without flash attention the scores are matrix products: timed with the
     // kernels the engine's own threads will use.

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <mutex>
 
+#include "cpu_backend.hpp"
 #include "llama.h"
 #include "mtmd-helper.h"
 
@@ -29,6 +30,9 @@ void init_llama_once() {
         llama_log_set(log_callback, nullptr);
         // mtmd (the multimodal projector) logs on its own; the same way.
         mtmd_helper_log_set(log_callback, nullptr);
+        // Loads ggml's backend modules in a wheel (the best CPU variant);
+        // a source build's backends are linked in and this only fills a table.
+        cpu_backend();
         llama_backend_init();
     });
 }

@@ -1,35 +1,10 @@
 #include "matrix_kernels.hpp"
 
-#include <array>
-#include <atomic>
 #include <stdexcept>
 
-#if defined(PADDLER_TINYBLAS_WRAPPED)
-#include "ggml-cpu-impl.h"
-#include "llamafile/sgemm.h"
-#endif
+#include "cpu_backend.hpp"
 
 namespace paddler::matrix_kernels {
-
-namespace {
-
-// A fixed table, not a locked set: the wrapper reads it from every CPU thread
-// on every matrix product, so reading must be a few relaxed loads. Each engine
-// registers two pools at most (and its embedding context two more).
-constexpr std::size_t kMaxPools = 64;
-std::array<std::atomic<ggml_threadpool*>, kMaxPools> registered{};
-std::atomic<std::uint32_t> registered_count{0};
-std::atomic<std::uint64_t> products{0};
-
-[[maybe_unused]] bool is_registered(const ggml_threadpool* pool) {
-    if (pool == nullptr || registered_count.load(std::memory_order_acquire) == 0) return false;
-    for (const auto& entry : registered) {
-        if (entry.load(std::memory_order_relaxed) == pool) return true;
-    }
-    return false;
-}
-
-}  // namespace
 
 bool tinyblas_built() {
 #if defined(PADDLER_TINYBLAS)
@@ -40,68 +15,32 @@ bool tinyblas_built() {
 }
 
 bool choosable() {
-#if defined(PADDLER_TINYBLAS_WRAPPED)
-    return true;
-#else
-    return !tinyblas_built();
-#endif
+    if (!tinyblas_built()) return true;
+    return cpu_backend().tinyblas_decline != nullptr;
 }
 
 void use_batch_invariant(ggml_threadpool* pool) {
-#if !defined(PADDLER_TINYBLAS_WRAPPED)
-    if (tinyblas_built()) {
+    if (!tinyblas_built() || pool == nullptr) return;
+    const CpuBackend& backend = cpu_backend();
+    if (backend.tinyblas_decline == nullptr) {
         throw std::runtime_error(
             "deterministic matrix kernels are not available in this build: it has llamafile's tinyBLAS "
             "without the linker wrapper; rebuild with -DPADDLER_LLAMAFILE=OFF");
     }
-    (void)pool;
-#else
-    if (pool == nullptr) return;
-    for (auto& entry : registered) {
-        ggml_threadpool* expected = nullptr;
-        if (entry.compare_exchange_strong(expected, pool, std::memory_order_release)) {
-            registered_count.fetch_add(1, std::memory_order_release);
-            return;
-        }
+    if (!backend.tinyblas_decline(pool)) {
+        throw std::runtime_error("too many deterministic CPU threadpools in one process (64)");
     }
-    throw std::runtime_error("too many deterministic CPU threadpools in one process (64)");
-#endif
 }
 
 void forget(ggml_threadpool* pool) {
     if (pool == nullptr) return;
-    for (auto& entry : registered) {
-        ggml_threadpool* expected = pool;
-        if (entry.compare_exchange_strong(expected, nullptr, std::memory_order_release)) {
-            registered_count.fetch_sub(1, std::memory_order_release);
-            return;
-        }
-    }
+    const CpuBackend& backend = cpu_backend();
+    if (backend.tinyblas_restore != nullptr) backend.tinyblas_restore(pool);
 }
 
-std::uint64_t tinyblas_products() { return products.load(std::memory_order_relaxed); }
+std::uint64_t tinyblas_products() {
+    const CpuBackend& backend = cpu_backend();
+    return backend.tinyblas_products != nullptr ? backend.tinyblas_products() : 0;
+}
 
 }  // namespace paddler::matrix_kernels
-
-#if defined(PADDLER_TINYBLAS_WRAPPED)
-extern "C" {
-
-bool __real_llamafile_sgemm(const struct ggml_compute_params* params, int64_t m, int64_t n, int64_t k,
-                            const void* A, int64_t lda, const void* B, int64_t ldb, void* C, int64_t ldc,
-                            int Atype, int Btype, int Ctype);
-
-// ggml-cpu calls this in place of llamafile_sgemm (-Wl,--wrap). Declining
-// makes ggml compute the product with its own kernels.
-bool __wrap_llamafile_sgemm(const struct ggml_compute_params* params, int64_t m, int64_t n, int64_t k,
-                            const void* A, int64_t lda, const void* B, int64_t ldb, void* C, int64_t ldc,
-                            int Atype, int Btype, int Ctype) {
-    if (paddler::matrix_kernels::is_registered(params->threadpool)) return false;
-    const bool computed = __real_llamafile_sgemm(params, m, n, k, A, lda, B, ldb, C, ldc, Atype, Btype, Ctype);
-    if (computed && params->ith == 0) {
-        paddler::matrix_kernels::products.fetch_add(1, std::memory_order_relaxed);
-    }
-    return computed;
-}
-
-}  // extern "C"
-#endif
