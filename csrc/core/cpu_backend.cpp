@@ -37,14 +37,22 @@ bool cpu_reports_amx() {
     return tile && int8;
 }
 
-// XCR0 bits 17 and 18: the OS saves the tile configuration and data.
-bool os_enables_tile_state() {
+// XCR0: which register states the OS saves across context switches. An
+// instruction whose registers it does not save faults although the CPU
+// reports it (ggml's scorer reads only the CPU's report).
+std::uint64_t os_saved_states() {
     unsigned a = 0, b = 0, c = 0, d = 0;
-    if (__get_cpuid(1, &a, &b, &c, &d) == 0 || ((c >> 27) & 1U) == 0) return false;  // OSXSAVE
+    if (__get_cpuid(1, &a, &b, &c, &d) == 0 || ((c >> 27) & 1U) == 0) return 0;  // no OSXSAVE
     unsigned lo = 0, hi = 0;
     __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    return ((lo >> 17) & 1U) && ((lo >> 18) & 1U);
+    return (static_cast<std::uint64_t>(hi) << 32) | lo;
 }
+
+constexpr std::uint64_t kAvxStates = (1U << 1) | (1U << 2);                           // XMM, YMM
+constexpr std::uint64_t kAvx512States = kAvxStates | (1U << 5) | (1U << 6) | (1U << 7);  // opmask, ZMM
+constexpr std::uint64_t kTileStates = (1U << 17) | (1U << 18);                          // XTILECFG, XTILEDATA
+
+bool os_enables_tile_state() { return (os_saved_states() & kTileStates) == kTileStates; }
 
 // Linux hands out the tile data state per process, on request (as ggml's AMX
 // code asks for it too).
@@ -86,9 +94,31 @@ bool tile_instruction_runs_in_a_child() {
 constexpr const char* kModulePrefix = "libpaddler-ggml-";
 constexpr const char* kCpuPrefix = "libpaddler-ggml-cpu-";
 constexpr const char* kModuleSuffix = ".so";
-// ggml's x86 scorer adds this bit only for a variant compiled with AMX
-// (ggml-cpu/arch/x86/cpu-feats.cpp): such a variant runs only where AMX does.
+// ggml's x86 scorer (ggml-cpu/arch/x86/cpu-feats.cpp) adds one bit per
+// instruction set a variant was compiled with: they tell what it needs.
+constexpr std::int32_t kAvxScoreBit = 1 << 4;
+constexpr std::int32_t kAvx512ScoreBit = 1 << 7;
 constexpr std::int32_t kAmxScoreBit = 1 << 11;
+
+// Why a variant the CPU reports every instruction of still cannot run here;
+// empty when it can.
+std::string os_refusal(std::int32_t score) {
+#if defined(__x86_64__)
+    const std::uint64_t saved = os_saved_states();
+    if ((score & kAvxScoreBit) != 0 && (saved & kAvxStates) != kAvxStates) {
+        return "needs AVX, whose registers this OS does not save";
+    }
+    if ((score & kAvx512ScoreBit) != 0 && (saved & kAvx512States) != kAvx512States) {
+        return "needs AVX-512, whose registers this OS does not save";
+    }
+    if ((score & kAmxScoreBit) != 0 && !amx_usable()) {
+        return "needs AMX, which this CPU reports but faults on";
+    }
+#else
+    (void)score;
+#endif
+    return {};
+}
 
 using ScoreFunction = int (*)();
 
@@ -131,11 +161,8 @@ std::vector<CpuCandidate> score_cpu_variants(const std::filesystem::path& direct
         } else {
             auto score = reinterpret_cast<ScoreFunction>(dlsym(candidate.handle, "ggml_backend_score"));
             candidate.choice.score = score != nullptr ? score() : 0;
-            if (candidate.choice.score == 0) {
-                candidate.choice.refused = "needs instructions this CPU lacks";
-            } else if ((candidate.choice.score & kAmxScoreBit) != 0 && !amx_usable()) {
-                candidate.choice.refused = "needs AMX, which this CPU reports but faults on";
-            }
+            candidate.choice.refused = candidate.choice.score == 0 ? "needs instructions this CPU lacks"
+                                                                   : os_refusal(candidate.choice.score);
         }
         candidates.push_back(std::move(candidate));
     }

@@ -92,7 +92,9 @@ class FrameBatchingWebSocketProtocol(WebSocketsSansIOProtocol):
         """Reads the complete frames in `data`, keeping a partial one for later; returns the
         bytes from the first frame websockets must read, if one came."""
         position, size = 0, len(data)
-        max_size = self.conn.max_size
+        # websockets 17 renamed the limit (max_size became max_message_size).
+        conn = self.conn
+        max_size: int | None = getattr(conn, "max_message_size", None) or getattr(conn, "max_size", None)
         # An app that asked for batches gets the text messages of one read as one ASGI message.
         texts: list[str] | None = [] if self.scope["extensions"][TEXT_FRAMES].get(RECEIVE_BATCHES) else None
         rest: bytes | bytearray | None = None

@@ -1,5 +1,5 @@
 import pytest
-from websockets.frames import OP_TEXT, Frame
+from websockets.frames import Frame, Opcode
 
 from paddler.balancer.http.websocket_protocol import _text_frame_header
 
@@ -8,6 +8,6 @@ from paddler.balancer.http.websocket_protocol import _text_frame_header
 def test_a_batched_text_frame_is_byte_for_byte_what_websockets_would_send(length: int) -> None:
     payload = b"x" * length
 
-    expected = Frame(OP_TEXT, payload).serialize(mask=False, extensions=[])
+    expected = Frame(Opcode.TEXT, payload).serialize(mask=False, extensions=[])
 
     assert _text_frame_header(length) + payload == expected

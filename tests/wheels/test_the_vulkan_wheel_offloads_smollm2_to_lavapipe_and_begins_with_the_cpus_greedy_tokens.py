@@ -1,0 +1,35 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.model_cards import smollm2
+from tests.wheels.conftest import WheelVenv, needs_wheel
+
+# Mesa's lavapipe: a Vulkan device that runs on the CPU (Debian: mesa-vulkan-drivers).
+LAVAPIPE = Path("/usr/share/vulkan/icd.d/lvp_icd.x86_64.json")
+
+
+@needs_wheel("vulkan")
+@pytest.mark.skipif(not LAVAPIPE.exists(), reason="lavapipe is not installed (Debian: mesa-vulkan-drivers)")
+def test_the_vulkan_wheel_offloads_smollm2_to_lavapipe_and_begins_with_the_cpus_greedy_tokens(
+    vulkan_wheel: WheelVenv,
+) -> None:
+    model = str(smollm2())
+    # ggml's Vulkan backend skips CPU-type devices unless they are named; only lavapipe's driver.
+    offloaded = json.loads(
+        vulkan_wheel.probe(
+            "greedy", model, "-1", timeout=900, GGML_VK_VISIBLE_DEVICES="0", VK_ICD_FILENAMES=str(LAVAPIPE)
+        )
+    )
+    on_the_cpu = json.loads(vulkan_wheel.probe("greedy", model, "0", VK_ICD_FILENAMES=str(LAVAPIPE)))
+
+    vulkan = [device for device in offloaded["devices"] if device["name"].startswith("Vulkan")]
+    assert vulkan, offloaded["devices"]
+    assert "llvmpipe" in vulkan[0]["description"]
+    assert not [device for device in on_the_cpu["devices"] if device["name"].startswith("Vulkan")]
+    (after,) = [device for device in offloaded["loaded"] if device["name"] == vulkan[0]["name"]]
+    # The weights alone are ~98 MB.
+    assert vulkan[0]["free"] - after["free"] > 80 * 1024 * 1024, (vulkan[0], after)
+    assert len(offloaded["tokens"]) >= 8
+    assert offloaded["tokens"][:8] == on_the_cpu["tokens"][:8]
