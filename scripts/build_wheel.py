@@ -7,7 +7,7 @@ CPU backend once per x86-64 generation, the best one this CPU runs chosen at sta
 (csrc/core/cpu_backend.cpp), and a GPU backend beside them where the wheel has one.
 
 - cpu: runs on any x86-64 CPU (AVX2 and up get their own kernels; older ones the SSE/AVX ones).
-- vulkan: adds ggml's Vulkan backend, built with the system's Vulkan headers and `glslc`
+- vulkan: adds ggml's Vulkan backend, built with the system's Vulkan and SPIR-V headers and `glslc`
   (Debian: `apt-get install libvulkan-dev glslc`). At run time it needs a Vulkan loader
   (libvulkan.so.1) and a driver, which come from the system, never the wheel.
 - cuda: adds ggml's CUDA backend, built with CUDA 13 from PyPI's NVIDIA packages (no system
@@ -87,10 +87,11 @@ def cpu_backend() -> Backend:
 
 def vulkan_backend() -> Backend:
     missing = [tool for tool in ("glslc",) if shutil.which(tool) is None]
-    if missing or not Path("/usr/include/vulkan/vulkan.h").exists():
+    headers = [Path("/usr/include/vulkan/vulkan.h"), Path("/usr/include/spirv/unified1/spirv.hpp")]
+    if missing or not all(header.exists() for header in headers):
         sys.exit(
             "the Vulkan wheel needs the Vulkan headers and the glslc shader compiler "
-            "(Debian: apt-get install libvulkan-dev glslc)"
+            "(Debian: apt-get install libvulkan-dev glslc spirv-headers)"
         )
     return Backend("vulkan", "vulkan", {"GGML_VULKAN": "ON"})
 
