@@ -3,7 +3,7 @@
     python wheel_probe.py where                  -> where paddler was imported from
     python wheel_probe.py variants               -> the CPU variants the loader saw, AMX usable
     python wheel_probe.py tinyblas MODEL         -> tinyBLAS products: a default, a deterministic engine
-    python wheel_probe.py greedy MODEL GPU_LAYERS -> the devices (before, after loading), 12 greedy tokens
+    python wheel_probe.py greedy MODEL GPU_LAYERS -> the backend devices, 12 greedy tokens
 
 Prints one JSON object. Only the standard library and the installed paddler are used.
 """
@@ -38,9 +38,7 @@ def variants() -> dict[str, Any]:
     return {"choices": choices, "amx_usable": _core.amx_usable()}
 
 
-async def generate(
-    model: str, deterministic: bool, gpu_layers: int, max_tokens: int, loaded: list[Any] | None = None
-) -> list[int]:
+async def generate(model: str, deterministic: bool, gpu_layers: int, max_tokens: int) -> list[int]:
     from paddler.agent import (
         EngineConfig,
         FlashAttention,
@@ -61,8 +59,6 @@ async def generate(
         flash_attention=FlashAttention.DISABLED,
     )
     engine = await InferenceEngine.load(model, config)
-    if loaded is not None:
-        loaded.extend(devices())
     tokens: list[int] = []
     try:
         async for event in engine.generate(PROMPT, SamplingConfig(temperature=0.0, max_tokens=max_tokens)):
@@ -100,12 +96,8 @@ def devices() -> list[dict[str, Any]]:
 
 
 def greedy(model: str, gpu_layers: int) -> dict[str, Any]:
-    before = devices()
-    loaded: list[Any] = []
-    tokens = asyncio.run(
-        generate(model, deterministic=False, gpu_layers=gpu_layers, max_tokens=12, loaded=loaded)
-    )
-    return {"devices": before, "loaded": loaded, "tokens": tokens}
+    tokens = asyncio.run(generate(model, deterministic=False, gpu_layers=gpu_layers, max_tokens=12))
+    return {"devices": devices(), "tokens": tokens}
 
 
 def main() -> None:
