@@ -114,3 +114,8 @@ def cpu_wheel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WheelVenv]:
 @pytest.fixture(scope="session")
 def vulkan_wheel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WheelVenv]:
     yield from venv_fixture("vulkan", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def cuda_wheel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WheelVenv]:
+    yield from venv_fixture("cu13", tmp_path_factory)
