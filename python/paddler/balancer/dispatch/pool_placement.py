@@ -5,6 +5,17 @@ agents has a free slot) and fewer than `max_agents` agents takes one more: from 
 agent serves none, else from the pool that least needs it: one above its own `min_agents`, with
 no request in flight or waiting, idle for its `keep_alive_s`, the least recently used first.
 
+A pool's last agent goes to a pool that already has agents only once it has been idle for as long
+as getting one back would cost it (never sooner than its `keep_alive_s`): a request that comes
+back to a pool without agents, while the others are busy, waits for the starving rule below and
+then for a model load (the pool's last measured move; `_UNKNOWN_LOAD_S` until one is seen).
+Waiting as long as the way back costs before giving the last agent up is the rent-or-buy rule:
+it never loses more than twice what the best choice in hindsight would. Without it two pools with
+steady traffic traded their agents at every lull (a `keep_alive_s` of 0 made each gap between
+requests "idle"), clients fell into step, and both agents swung from pool to pool together, a
+model load each time. A pool with no agent at all still takes an idle one at once, as
+`keep_alive_s` says.
+
 A pool with no agent at all must not wait for another pool to fall idle: under steady traffic
 that never happens, and its requests would end at the buffer's timeout. Once its first request
 in line has waited `_STARVING_AFTER_S` (at most half the buffer's timeout), it takes an agent from
@@ -45,6 +56,8 @@ logger = logging.getLogger(__name__)
 _TICK_S = 0.5
 # How long the first request of a pool without agents waits before a busy pool gives one up.
 _STARVING_AFTER_S = 2.0
+# What a pool's model load is taken to cost before a move into the pool has been timed.
+_UNKNOWN_LOAD_S = 1.0
 
 
 class PoolPlacement:
@@ -64,6 +77,10 @@ class PoolPlacement:
         self._reconciliation = reconciliation
         self._budget = budget
         self._metrics = metrics
+        # Pool name -> seconds its last incoming agent took from the move to serving (a model load).
+        self._load_s: dict[str, float] = {}
+        # Agents moving now -> when their move began.
+        self._moving_since: dict[AgentController, float] = {}
 
     async def run(self, shutdown: asyncio.Event) -> None:
         notifiers = (
@@ -96,18 +113,18 @@ class PoolPlacement:
         if not self._reconciliation.leadership.is_leader:
             self._follow_reports()
             return
-        self._finish_moves()
+        self._finish_moves(now)
         serving = {name: self._count(name) for name in self._pools.pools}
         for pool in self._wanting(serving, now):
             donor = self._donor(pool, serving, now)
             if donor is not None:
                 reason = "min_agents" if serving[pool.name] < pool.settings.min_agents else "waiting_requests"
-                self._move(donor, pool, reason, serving)
+                self._move(donor, pool, reason, serving, now)
                 continue
             if serving[pool.name] == 0 and self._starving(pool, now):
                 donor = self._busy_donor(pool, serving, now)
                 if donor is not None:
-                    self._move(donor, pool, "starving", serving)
+                    self._move(donor, pool, "starving", serving, now)
 
     def _follow_reports(self) -> None:
         """Another balancer leads: each unpinned agent serves the pool it says it applied."""
@@ -126,7 +143,11 @@ class PoolPlacement:
         waited = self._demand.waited_s(pool, now)
         if waited is None:
             return False
-        return waited >= min(_STARVING_AFTER_S, pool.buffer.timeout_s / 2)
+        return waited >= self._starving_after_s(pool)
+
+    @staticmethod
+    def _starving_after_s(pool: ModelPool) -> float:
+        return min(_STARVING_AFTER_S, pool.buffer.timeout_s / 2)
 
     def _busy_donor(self, target: ModelPool, serving: dict[str, int], now: float) -> AgentController | None:
         """An agent of a busy pool that can spare one: the pool with the most agents above its
@@ -190,7 +211,7 @@ class PoolPlacement:
             source = self._pools.pools.get(controller.pool_name or "")
             if source is None:
                 rank = float("-inf")  # serves no pool: free to take
-            elif self._may_give(source, serving, now):
+            elif self._may_give(source, target, serving, now):
                 rank = -self._demand.idle_s(source, now)
             else:
                 continue
@@ -198,15 +219,21 @@ class PoolPlacement:
                 best = (rank, controller)
         return best[1] if best is not None else None
 
-    def _may_give(self, source: ModelPool, serving: dict[str, int], now: float) -> bool:
+    def _may_give(self, source: ModelPool, target: ModelPool, serving: dict[str, int], now: float) -> bool:
+        idle_enough = float(source.settings.keep_alive_s)
+        if serving[source.name] == 1 and serving[target.name] > 0:
+            # Its last agent, for a pool that is served already: not before the way back's worth
+            # of idling (a starving wait, then a model load).
+            way_back = self._starving_after_s(source) + self._load_s.get(source.name, _UNKNOWN_LOAD_S)
+            idle_enough = max(idle_enough, way_back)
         return (
             serving[source.name] > source.settings.min_agents
             and self._demand.in_flight(source) == 0
-            and self._demand.idle_s(source, now) >= source.settings.keep_alive_s
+            and self._demand.idle_s(source, now) >= idle_enough
         )
 
     def _move(
-        self, controller: AgentController, target: ModelPool, reason: str, serving: dict[str, int]
+        self, controller: AgentController, target: ModelPool, reason: str, serving: dict[str, int], now: float
     ) -> None:
         source = controller.pool_name
         logger.info(
@@ -220,6 +247,7 @@ class PoolPlacement:
         self._metrics.placements.inc(label_value=reason)
         self._record(target, controller, source, reason)
         controller.switching_to = target.name
+        self._moving_since[controller] = now
         self._agents.move(controller, None)
         if source is not None and source in serving:
             serving[source] -= 1
@@ -240,7 +268,10 @@ class PoolPlacement:
             }
         )
 
-    def _finish_moves(self) -> None:
+    def _finish_moves(self, now: float) -> None:
+        for controller in list(self._moving_since):
+            if controller.switching_to is None or controller.closed:
+                del self._moving_since[controller]
         for controller in list(self._agents.agents.values()):
             name = controller.switching_to
             if name is None:
@@ -264,5 +295,8 @@ class PoolPlacement:
                 and controller.status.slots_total > 0
             ):
                 controller.switching_to = None
+                began = self._moving_since.pop(controller, None)
+                if began is not None:
+                    self._load_s[name] = now - began
                 logger.info("model pool placement: agent %s serves %s now", controller.id, name)
                 self._agents.move(controller, name)

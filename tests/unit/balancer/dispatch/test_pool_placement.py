@@ -148,6 +148,68 @@ async def test_a_pool_without_agents_whose_request_waits_two_seconds_takes_one_f
     assert decision["reason"] == "starving"
 
 
+async def _a_served_pool_waits_beside_an_idle_pool_with_one_agent(placed: Placed) -> AgentController:
+    """`default` holds one idle agent; `busy` has its own (pinned) agent, full, and a request waiting."""
+    await placed.pool("default", keep_alive_s=0)
+    await placed.pool("busy", keep_alive_s=0)
+    idle = placed.agent("idle")
+    placed.agent("busy-agent", pinned="busy")
+    slot = placed.pools.pools["busy"].buffer.claim(lambda _: None)
+    assert hasattr(slot, "controller"), "the busy pool's agent had no free slot"
+    placed.waiting_request("busy")
+    return idle
+
+
+async def test_a_pools_last_agent_stays_through_a_lull_shorter_than_a_starving_wait_and_a_load() -> None:
+    placed = Placed()
+    idle = await _a_served_pool_waits_beside_an_idle_pool_with_one_agent(placed)
+    now = time.monotonic()
+    # Idle for 2.5 s: past its keep-alive of 0, short of a 2 s starving wait plus a 1 s load.
+    placed.pools.pools["default"].last_request_at = now - 2.5
+
+    placed.placement.place(now)
+
+    assert idle.switching_to is None
+    assert idle.pool_name == "default"
+
+
+async def test_a_pools_last_agent_goes_to_a_served_pool_once_idle_for_a_starving_wait_and_a_load() -> None:
+    placed = Placed()
+    idle = await _a_served_pool_waits_beside_an_idle_pool_with_one_agent(placed)
+    now = time.monotonic()
+    placed.pools.pools["default"].last_request_at = now - 3.1
+
+    placed.placement.place(now)
+
+    assert idle.switching_to == "busy"
+
+
+async def test_the_way_back_to_a_pool_counts_the_load_time_its_last_incoming_agent_took() -> None:
+    placed = Placed()
+    await placed.pool("default", keep_alive_s=0)
+    await placed.pool("fast", keep_alive_s=0)
+    await placed.pool("busy", keep_alive_s=0)
+    mover = placed.agent("mover")
+    placed.agent("busy-agent", pinned="busy")
+    placed.waiting_request("fast")
+    start = time.monotonic()
+    placed.placement.place(start)
+    placed.applied(mover)
+    # The agent served `fast` 0.2 s after its move began: a load of 0.2 s.
+    placed.placement.place(start + 0.2)
+    assert mover.pool_name == "fast"
+    slot = placed.pools.pools["busy"].buffer.claim(lambda _: None)
+    assert hasattr(slot, "controller"), "the busy pool's agent had no free slot"
+    placed.waiting_request("busy")
+    now = time.monotonic()
+    # 2.3 s idle: past a 2 s starving wait plus that 0.2 s load, short of the 1 s assumed unseen.
+    placed.pools.pools["fast"].last_request_at = now - 2.3
+
+    placed.placement.place(now)
+
+    assert mover.switching_to == "busy"
+
+
 async def test_the_leader_moves_an_agent_for_requests_buffered_on_another_balancer() -> None:
     placed = Placed()
     await placed.pool("default", keep_alive_s=0)
