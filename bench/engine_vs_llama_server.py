@@ -373,11 +373,10 @@ async def alternate_rounds(
     if args.deterministic_too:
         sides.append("deterministic")
     for round_index in range(args.rounds):
-        # Rotate which goes first, so no side always runs on a cooler machine.
+        # Rotate which goes first, so no side always runs on a cooler machine: A B, B A, A B...
+        # (with a third side, each goes first in turn).
         shift = round_index % len(sides)
         order = sides[shift:] + sides[:shift]
-        if round_index % 2:
-            order.reverse()
         for who in order:
             print(f"round {round_index + 1}/{args.rounds}: {who}", flush=True)
             if who == "ours":
