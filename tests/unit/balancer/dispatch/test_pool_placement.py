@@ -154,10 +154,15 @@ async def _a_served_pool_waits_beside_an_idle_pool_with_one_agent(placed: Placed
     await placed.pool("busy", keep_alive_s=0)
     idle = placed.agent("idle")
     placed.agent("busy-agent", pinned="busy")
-    slot = placed.pools.pools["busy"].buffer.claim(lambda _: None)
-    assert hasattr(slot, "controller"), "the busy pool's agent had no free slot"
-    placed.waiting_request("busy")
+    _fill_and_queue(placed, "busy")
     return idle
+
+
+def _fill_and_queue(placed: Placed, pool: str) -> None:
+    """The pool's one free slot is taken and a request waits behind it."""
+    slot = placed.pools.pools[pool].buffer.claim(lambda _: None)
+    assert hasattr(slot, "controller"), f"{pool}'s agent had no free slot"
+    placed.waiting_request(pool)
 
 
 async def test_a_pools_last_agent_stays_through_a_lull_shorter_than_a_starving_wait_and_a_load() -> None:
@@ -198,9 +203,7 @@ async def test_the_way_back_to_a_pool_counts_the_load_time_its_last_incoming_age
     # The agent served `fast` 0.2 s after its move began: a load of 0.2 s.
     placed.placement.place(start + 0.2)
     assert mover.pool_name == "fast"
-    slot = placed.pools.pools["busy"].buffer.claim(lambda _: None)
-    assert hasattr(slot, "controller"), "the busy pool's agent had no free slot"
-    placed.waiting_request("busy")
+    _fill_and_queue(placed, "busy")
     now = time.monotonic()
     # 2.3 s idle: past a 2 s starving wait plus that 0.2 s load, short of the 1 s assumed unseen.
     placed.pools.pools["fast"].last_request_at = now - 2.3
